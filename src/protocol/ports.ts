@@ -1,0 +1,48 @@
+/**
+ * Capabilities the sans-I/O protocol core needs from its host, injected so that the core
+ * itself stays free of `node:*`, timers and global randomness (STYLE.md §2). The Node
+ * implementations live in `src/node/node-ports.ts`; tests use deterministic fakes.
+ *
+ * @module
+ */
+
+/** A source of cryptographically strong random bytes (mask keys, `Sec-WebSocket-Key`). */
+export interface RandomSource {
+  /**
+   * Fills `target` with fresh random bytes.
+   * @see RFC 6455 §5.3 (mask keys must be unpredictable) and §10.3
+   */
+  fill(target: Uint8Array): void;
+}
+
+/** SHA-1, needed only to compute and check `Sec-WebSocket-Accept`. */
+export interface Sha1 {
+  /** Returns the 20-byte SHA-1 digest of `data`. */
+  digest(data: Uint8Array): Uint8Array;
+}
+
+/** A monotonic clock in milliseconds; only differences between readings matter. */
+export interface Clock {
+  now(): number;
+}
+
+/**
+ * Optional fast paths for hot primitives. The core has pure TypeScript fallbacks for each,
+ * so a host may leave any of them out.
+ */
+export interface Accelerators {
+  /** Returns whether the whole of `bytes` is well-formed UTF-8 (e.g. `buffer.isUtf8`). */
+  isUtf8?(bytes: Uint8Array): boolean;
+  /**
+   * XORs `bytes` in place with the 4-byte `maskKey`, starting at key position `keyOffset`
+   * (0–3). Must behave exactly like {@link import("./mask.js").applyMask}.
+   */
+  applyMask?(bytes: Uint8Array, maskKey: Uint8Array, keyOffset: number): void;
+}
+
+/** Everything a protocol engine may be given by its host. */
+export interface Ports {
+  readonly random: RandomSource;
+  readonly clock: Clock;
+  readonly accelerators?: Accelerators;
+}
