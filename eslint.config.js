@@ -36,10 +36,34 @@ export default tseslint.config(
         {
           patterns: [
             {
-              group: ["node:*", "fs", "net", "tls", "http", "https", "crypto", "zlib", "timers", "events", "stream"],
+              group: [
+                "node:*",
+                "fs",
+                "net",
+                "tls",
+                "http",
+                "https",
+                "crypto",
+                "zlib",
+                "timers",
+                "events",
+                "stream",
+              ],
               message: "src/protocol is sans-I/O: no Node modules (STYLE.md §2)",
             },
-            { group: ["../node/*", "../whatwg/*", "../server/*", "../cli/*", "**/node/**", "**/whatwg/**", "**/server/**", "**/cli/**"], message: "protocol/ imports nothing to its left" },
+            {
+              group: [
+                "../node/*",
+                "../whatwg/*",
+                "../server/*",
+                "../cli/*",
+                "**/node/**",
+                "**/whatwg/**",
+                "**/server/**",
+                "**/cli/**",
+              ],
+              message: "protocol/ imports nothing to its left",
+            },
           ],
         },
       ],
@@ -51,7 +75,14 @@ export default tseslint.config(
     rules: {
       "no-restricted-imports": [
         "error",
-        { patterns: [{ group: ["**/whatwg/**", "**/server/**", "**/cli/**"], message: "node/ imports only protocol/ (STYLE.md §2)" }] },
+        {
+          patterns: [
+            {
+              group: ["**/whatwg/**", "**/server/**", "**/cli/**"],
+              message: "node/ imports only protocol/ (STYLE.md §2)",
+            },
+          ],
+        },
       ],
     },
   },
@@ -60,7 +91,14 @@ export default tseslint.config(
     rules: {
       "no-restricted-imports": [
         "error",
-        { patterns: [{ group: ["**/server/**", "**/cli/**"], message: "whatwg/ and server/ do not import each other (STYLE.md §2)" }] },
+        {
+          patterns: [
+            {
+              group: ["**/server/**", "**/cli/**"],
+              message: "whatwg/ and server/ do not import each other (STYLE.md §2)",
+            },
+          ],
+        },
       ],
     },
   },
@@ -69,7 +107,14 @@ export default tseslint.config(
     rules: {
       "no-restricted-imports": [
         "error",
-        { patterns: [{ group: ["**/whatwg/**", "**/cli/**"], message: "whatwg/ and server/ do not import each other (STYLE.md §2)" }] },
+        {
+          patterns: [
+            {
+              group: ["**/whatwg/**", "**/cli/**"],
+              message: "whatwg/ and server/ do not import each other (STYLE.md §2)",
+            },
+          ],
+        },
       ],
     },
   },

@@ -24,6 +24,8 @@ export const ProtocolErrorCodes = {
   ERR_WS_INVALID_UTF8: CloseCode.InvalidFramePayloadData,
   ERR_WS_MESSAGE_TOO_BIG: CloseCode.MessageTooBig,
   ERR_WS_TOO_MANY_FRAGMENTS: CloseCode.MessageTooBig,
+  /** Not the peer's fault: an unexpected failure inside sockwise (a bug); details in `cause`. */
+  ERR_WS_INTERNAL_ERROR: CloseCode.InternalError,
 } as const;
 
 /** A stable protocol error code. */
@@ -40,8 +42,8 @@ export class ProtocolError extends Error {
   /** The close code sent to the peer when failing the connection for this error. */
   readonly closeCode: number;
 
-  constructor(code: ProtocolErrorCode, message: string) {
-    super(message);
+  constructor(code: ProtocolErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.code = code;
     this.closeCode = ProtocolErrorCodes[code];
   }

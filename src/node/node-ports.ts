@@ -1,0 +1,68 @@
+/**
+ * Node implementations of the protocol core's ports: `node:crypto` randomness (from a refilled
+ * pool, so a mask key costs no system call) and SHA-1, `performance.now()`, and the native
+ * `buffer.isUtf8` fast path.
+ *
+ * @module
+ */
+import { isUtf8 } from "node:buffer";
+import { createHash, randomFillSync } from "node:crypto";
+import { performance } from "node:perf_hooks";
+import type { Accelerators, Clock, Ports, RandomSource, Sha1 } from "../protocol/ports.js";
+
+const POOL_BYTES = 8192;
+
+/**
+ * Random bytes from `crypto.randomFillSync`, drawn from a pool refilled 8 KiB at a time.
+ * Every byte is used once (SPEC.md P1: a pre-filled random pool is fine).
+ */
+export class PooledRandomSource implements RandomSource {
+  readonly #pool = new Uint8Array(POOL_BYTES);
+  #offset = POOL_BYTES;
+
+  fill(target: Uint8Array): void {
+    const length = target.length;
+    if (length > POOL_BYTES) {
+      randomFillSync(target);
+      return;
+    }
+    if (this.#offset + length > POOL_BYTES) {
+      randomFillSync(this.#pool);
+      this.#offset = 0;
+    }
+    const start = this.#offset;
+    if (length === 4) {
+      const pool = this.#pool;
+      target[0] = pool[start]!;
+      target[1] = pool[start + 1]!;
+      target[2] = pool[start + 2]!;
+      target[3] = pool[start + 3]!;
+    } else {
+      target.set(this.#pool.subarray(start, start + length));
+    }
+    this.#offset = start + length;
+  }
+}
+
+/** SHA-1 from `node:crypto`. */
+export const nodeSha1: Sha1 = {
+  digest(data: Uint8Array): Uint8Array {
+    return createHash("sha1").update(data).digest();
+  },
+};
+
+/** `performance.now()`: monotonic milliseconds. */
+export const nodeClock: Clock = { now: () => performance.now() };
+
+/** Native fast paths. */
+export const nodeAccelerators: Accelerators = {
+  isUtf8: (bytes) => isUtf8(bytes),
+};
+
+/** The ports every Node-side engine uses: one shared random pool for the process. */
+export const nodePorts: Ports & { readonly sha1: Sha1 } = {
+  random: new PooledRandomSource(),
+  clock: nodeClock,
+  accelerators: nodeAccelerators,
+  sha1: nodeSha1,
+};

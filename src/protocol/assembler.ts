@@ -1,0 +1,139 @@
+/**
+ * Reassembly of data messages from frames (RFC 6455 §5.4, §6.2): continuation rules, the
+ * per-message size and fragment limits (checked before anything is buffered), and incremental
+ * UTF-8 validation of text that fails as soon as an invalid sequence appears.
+ *
+ * @module
+ */
+import { ProtocolError } from "./errors.js";
+import { Opcode } from "./frame.js";
+import type { FrameHeader } from "./frame-parser.js";
+import { Utf8Validator } from "./utf8.js";
+
+/** Limits on what a peer may make this endpoint buffer. */
+export interface MessageLimits {
+  /** The largest message, in bytes, once reassembled. */
+  readonly maxMessageBytes: number;
+  /** The most frames one message may be split into. */
+  readonly maxFragments: number;
+}
+
+/** A complete message. */
+export interface AssembledMessage {
+  readonly binary: boolean;
+  readonly data: Uint8Array;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Collects the frames of one message at a time. Payload slices are kept as given (no copy per
+ * frame) and joined once, when the final frame ends.
+ */
+export class MessageAssembler {
+  readonly #limits: MessageLimits;
+  readonly #utf8: Utf8Validator;
+  #inMessage = false;
+  #binary = false;
+  #discarding = false;
+  #fragments = 0;
+  #bytes = 0;
+  #parts: Uint8Array[] = [];
+
+  constructor(limits: MessageLimits, isUtf8?: (bytes: Uint8Array) => boolean) {
+    this.#limits = limits;
+    this.#utf8 = new Utf8Validator(isUtf8);
+  }
+
+  /**
+   * From now on, keep checking the frame sequence but neither buffer nor validate payloads:
+   * used once this endpoint has sent its Close (data is no longer delivered, SPEC.md L9).
+   */
+  discardFromNowOn(): void {
+    this.#discarding = true;
+    this.#parts = [];
+    this.#utf8.reset();
+  }
+
+  /**
+   * Checks a data frame's header against the message in progress and the limits.
+   * @throws {ProtocolError} 1002 for a continuation without a message or a new message inside
+   *   one; 1009 when the message would exceed the size or fragment limit
+   */
+  startFrame(header: FrameHeader): void {
+    if (header.opcode === Opcode.Continuation) {
+      if (!this.#inMessage) {
+        throw new ProtocolError(
+          "ERR_WS_UNEXPECTED_CONTINUATION",
+          "a continuation frame arrived with no message in progress",
+        );
+      }
+    } else {
+      if (this.#inMessage) {
+        throw new ProtocolError(
+          "ERR_WS_EXPECTED_CONTINUATION",
+          "a new data frame arrived inside a fragmented message",
+        );
+      }
+      this.#inMessage = true;
+      this.#binary = header.opcode === Opcode.Binary;
+      this.#fragments = 0;
+      this.#bytes = 0;
+    }
+    if (this.#discarding) return;
+    this.#fragments++;
+    if (this.#fragments > this.#limits.maxFragments) {
+      throw new ProtocolError(
+        "ERR_WS_TOO_MANY_FRAGMENTS",
+        `a message may have at most ${this.#limits.maxFragments} frames`,
+      );
+    }
+    if (this.#bytes + header.payloadLength > this.#limits.maxMessageBytes) {
+      throw new ProtocolError(
+        "ERR_WS_MESSAGE_TOO_BIG",
+        `a message may be at most ${this.#limits.maxMessageBytes} bytes`,
+      );
+    }
+  }
+
+  /**
+   * Takes the next payload piece of the current data frame.
+   * @throws {ProtocolError} 1007 as soon as a text message stops being valid UTF-8
+   */
+  payload(bytes: Uint8Array): void {
+    if (this.#discarding) return;
+    if (!this.#binary && !this.#utf8.push(bytes)) {
+      throw new ProtocolError("ERR_WS_INVALID_UTF8", "a text message is not valid UTF-8");
+    }
+    this.#bytes += bytes.length;
+    this.#parts.push(bytes);
+  }
+
+  /**
+   * Ends the current data frame; returns the message when it was the final frame.
+   * @throws {ProtocolError} 1007 when a text message ends inside a UTF-8 sequence
+   */
+  endFrame(header: FrameHeader): AssembledMessage | undefined {
+    if (!header.fin) return undefined;
+    this.#inMessage = false;
+    if (this.#discarding) return undefined;
+    if (!this.#binary && !this.#utf8.end()) {
+      throw new ProtocolError("ERR_WS_INVALID_UTF8", "a text message ends inside a UTF-8 sequence");
+    }
+    const parts = this.#parts;
+    const data =
+      parts.length === 1 ? parts[0]! : parts.length === 0 ? EMPTY : join(parts, this.#bytes);
+    this.#parts = [];
+    return { binary: this.#binary, data };
+  }
+}
+
+function join(parts: readonly Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}

@@ -1,0 +1,426 @@
+/**
+ * The RFC 6455 connection engine, sans-I/O: one class for both roles. Bytes and commands go in;
+ * bytes to write, TCP actions, deadlines and events come out through {@link Engine.takeOutputs}.
+ *
+ * The engine starts on an established connection: the opening handshake is done by
+ * `handshake/` first, and the bytes that followed the handshake head are the first thing fed
+ * to {@link Engine.receive}.
+ *
+ * @module
+ */
+import { MessageAssembler } from "./assembler.js";
+import { isWireCloseCode } from "./close-codes.js";
+import { parseClosePayload, serializeClosePayload } from "./close-payload.js";
+import { CloseState, type CloseEffect, type CloseOutcome, type ClosePhase } from "./close-state.js";
+import { ProtocolError } from "./errors.js";
+import {
+  MAX_CONTROL_PAYLOAD_BYTES,
+  Opcode,
+  headerLength,
+  isControlOpcode,
+  writeHeader,
+} from "./frame.js";
+import { FrameParser, type FrameHeader, type FrameSink } from "./frame-parser.js";
+import { applyMask } from "./mask.js";
+import type { Output } from "./outputs.js";
+import type { Ports } from "./ports.js";
+
+/** Which end of the connection the engine plays. */
+export type Role = "client" | "server";
+
+/** Defaults, per role where they differ. See README "Limits and defaults" for the reasons. */
+export const ENGINE_DEFAULTS = {
+  /** A public server must not be made to buffer much per peer (1 MiB, as Python websockets). */
+  serverMaxMessageBytes: 1024 * 1024,
+  /** A client talks to a server its user chose; browsers set no limit, this bounds accidents. */
+  clientMaxMessageBytes: 64 * 1024 * 1024,
+  maxFragments: 16_384,
+  closeTimeoutMs: 10_000,
+  tcpCloseWaitMs: 2_000,
+} as const;
+
+/** Settings of an {@link Engine}. */
+export interface EngineOptions {
+  readonly role: Role;
+  readonly ports: Ports;
+  /** The largest message accepted, reassembled (default: 1 MiB server, 64 MiB client). */
+  readonly maxMessageBytes?: number;
+  /** The most frames a message may be split into (default 16 384). */
+  readonly maxFragments?: number;
+  /** How long to wait for the peer's Close once the closing handshake started (default 10 s). */
+  readonly closeTimeoutMs?: number;
+  /** How long to wait for the peer to end TCP after the Close exchange or a failure (default 2 s). */
+  readonly tcpCloseWaitMs?: number;
+}
+
+/** The kind of a data message. */
+export type MessageKind = "text" | "binary";
+
+const EMPTY = new Uint8Array(0);
+const NO_OUTPUTS: readonly Output[] = Object.freeze([]);
+
+/**
+ * One WebSocket connection's protocol state. Not thread-safe, never throws from
+ * {@link Engine.receive}: every peer error becomes "fail the connection" and shows in the
+ * outputs and the close outcome.
+ */
+export class Engine implements FrameSink {
+  readonly #isClient: boolean;
+  readonly #ports: Ports;
+  readonly #parser: FrameParser;
+  readonly #assembler: MessageAssembler;
+  readonly #close: CloseState;
+  readonly #isUtf8: ((bytes: Uint8Array) => boolean) | undefined;
+  readonly #applyMask: (bytes: Uint8Array, key: Uint8Array, offset: number) => unknown;
+  #outputs: Output[] = [];
+  /** Payload of the control frame being received (at most 125 bytes). */
+  #control: Uint8Array = EMPTY;
+  #controlFill = 0;
+  #isControlFrame = false;
+
+  /**
+   * @throws {RangeError} ERR_WS_INVALID_OPTION for a limit that is not a positive number
+   */
+  constructor(options: EngineOptions) {
+    this.#isClient = options.role === "client";
+    this.#ports = options.ports;
+    const accelerators = options.ports.accelerators;
+    this.#isUtf8 = accelerators?.isUtf8?.bind(accelerators);
+    this.#applyMask = accelerators?.applyMask?.bind(accelerators) ?? applyMask;
+    const maxMessageBytes = positiveOption(
+      "maxMessageBytes",
+      options.maxMessageBytes ??
+        (this.#isClient
+          ? ENGINE_DEFAULTS.clientMaxMessageBytes
+          : ENGINE_DEFAULTS.serverMaxMessageBytes),
+    );
+    const maxFragments = positiveOption(
+      "maxFragments",
+      options.maxFragments ?? ENGINE_DEFAULTS.maxFragments,
+    );
+    this.#close = new CloseState({
+      isClient: this.#isClient,
+      closeTimeoutMs: positiveOption(
+        "closeTimeoutMs",
+        options.closeTimeoutMs ?? ENGINE_DEFAULTS.closeTimeoutMs,
+      ),
+      tcpCloseWaitMs: positiveOption(
+        "tcpCloseWaitMs",
+        options.tcpCloseWaitMs ?? ENGINE_DEFAULTS.tcpCloseWaitMs,
+      ),
+    });
+    this.#assembler = new MessageAssembler({ maxMessageBytes, maxFragments }, this.#isUtf8);
+    // RFC 6455 §5.1: a server must receive masked frames only, a client unmasked ones only.
+    this.#parser = new FrameParser(this, { expectMasked: !this.#isClient });
+  }
+
+  /** `open`, `closing` or `closed`. */
+  get phase(): ClosePhase {
+    return this.#close.phase;
+  }
+
+  /** How the connection ended, once {@link Engine.phase} is `closed`. */
+  get outcome(): CloseOutcome | undefined {
+    return this.#close.outcome;
+  }
+
+  /** Whether data may still be sent (the connection is open and no Close was sent). */
+  get canSend(): boolean {
+    return !this.#close.hasSentClose && this.#close.phase !== "closed";
+  }
+
+  /** The time (by the injected clock) at which {@link Engine.handleTimeout} must be called. */
+  nextDeadline(): number | undefined {
+    return this.#close.deadline;
+  }
+
+  /** Returns and clears everything produced since the last call, in order. */
+  takeOutputs(): readonly Output[] {
+    const outputs = this.#outputs;
+    if (outputs.length === 0) return NO_OUTPUTS;
+    this.#outputs = [];
+    return outputs;
+  }
+
+  // ---- input from the network -------------------------------------------------------------
+
+  /**
+   * Feeds bytes received from the peer. The engine takes ownership of `chunk`: payloads are
+   * unmasked in place and messages may be views of it.
+   */
+  receive(chunk: Uint8Array): void {
+    if (this.#parser.halted || this.#close.phase === "closed") return;
+    try {
+      this.#parser.push(chunk);
+    } catch (error) {
+      this.#parser.halt();
+      this.#apply(this.#close.failConnection(asProtocolError(error), this.#ports.clock.now()));
+    }
+  }
+
+  /** The peer ended its side of TCP (a FIN, `'end'` on a Node socket). */
+  receiveEof(): void {
+    this.#parser.halt();
+    this.#apply(this.#close.receiveEof());
+  }
+
+  /** The transport closed or failed (`'close'`/`'error'` on a Node socket). */
+  transportClosed(error?: unknown): void {
+    this.#parser.halt();
+    this.#apply(this.#close.transportClosed(error));
+  }
+
+  /** Call once the clock reaches {@link Engine.nextDeadline}. */
+  handleTimeout(): void {
+    const effects = this.#close.handleTimeout(this.#ports.clock.now());
+    if (effects.length > 0) this.#parser.halt();
+    this.#apply(effects);
+  }
+
+  // ---- commands from the application ------------------------------------------------------
+
+  /**
+   * Sends one data message in a single frame. Text must already be valid UTF-8 (the caller's
+   * job: the WHATWG facade converts strings as USVString). The engine takes ownership of
+   * `payload`: do not change it afterwards.
+   *
+   * @returns false, sending nothing, once the closing handshake has started on this side
+   */
+  send(kind: MessageKind, payload: Uint8Array): boolean {
+    if (!this.canSend) return false;
+    this.#writeFrame(kind === "text" ? Opcode.Text : Opcode.Binary, payload, true);
+    return true;
+  }
+
+  /**
+   * Sends one frame of a message the caller fragments itself (RFC 6455 §5.4): the first with
+   * `opcode` text or binary, the rest with continuation; `fin` on the last.
+   * @returns false, sending nothing, once the closing handshake has started on this side
+   */
+  sendFrame(opcode: 0 | 1 | 2, payload: Uint8Array, fin: boolean): boolean {
+    if (!this.canSend) return false;
+    this.#writeFrame(opcode, payload, fin);
+    return true;
+  }
+
+  /**
+   * Sends a Ping (RFC 6455 §5.5.2).
+   * @throws {RangeError} ERR_WS_CONTROL_FRAME_TOO_LONG for more than 125 bytes
+   * @returns false once this side has sent its Close
+   */
+  ping(payload: Uint8Array = EMPTY): boolean {
+    checkControlPayload(payload);
+    if (!this.canSend) return false;
+    this.#writeFrame(Opcode.Ping, payload, true);
+    return true;
+  }
+
+  /**
+   * Sends an unsolicited Pong (RFC 6455 §5.5.3).
+   * @throws {RangeError} ERR_WS_CONTROL_FRAME_TOO_LONG for more than 125 bytes
+   * @returns false once this side has sent its Close
+   */
+  pong(payload: Uint8Array = EMPTY): boolean {
+    checkControlPayload(payload);
+    if (!this.canSend) return false;
+    this.#writeFrame(Opcode.Pong, payload, true);
+    return true;
+  }
+
+  /**
+   * Starts the closing handshake (RFC 6455 §7.1.2). With no code the Close body is empty (the
+   * peer reports 1005); 1005, 1006 and 1015 are never sent. Does nothing unless open.
+   *
+   * @throws {RangeError} ERR_WS_INVALID_CLOSE_CODE for a code that may not be sent on the wire,
+   *   ERR_WS_INVALID_CLOSE_REASON for a reason over 123 bytes or a reason without a code
+   * @returns whether a Close frame was sent
+   */
+  close(code?: number, reason: string | Uint8Array = ""): boolean {
+    if (code !== undefined && !isWireCloseCode(code)) {
+      throw Object.assign(new RangeError(`close code ${code} may not be sent on the wire`), {
+        code: "ERR_WS_INVALID_CLOSE_CODE",
+      });
+    }
+    const payload = serializeClosePayload(code, reason);
+    if (this.#close.phase !== "open") return false;
+    const text = typeof reason === "string" ? reason : new TextDecoder().decode(reason);
+    this.#apply(
+      this.#close.startClosingHandshake(
+        { code: code ?? 1005, reason: text, payload },
+        this.#ports.clock.now(),
+      ),
+    );
+    return true;
+  }
+
+  /**
+   * Fails the connection (RFC 6455 §7.1.7) for a reason found outside the engine, e.g. an
+   * extension's decompression limit or an application error (1011).
+   */
+  fail(error: ProtocolError): void {
+    this.#parser.halt();
+    this.#apply(this.#close.failConnection(error, this.#ports.clock.now()));
+  }
+
+  /** Drops TCP at once, without a closing handshake (the outcome is 1006 unless it completed). */
+  destroy(): void {
+    this.#parser.halt();
+    this.#apply(this.#close.destroy());
+  }
+
+  // ---- FrameSink ----------------------------------------------------------------------------
+
+  /** @internal */
+  onFrameHeader(header: FrameHeader): void {
+    this.#isControlFrame = isControlOpcode(header.opcode);
+    if (this.#isControlFrame) {
+      this.#control = header.payloadLength === 0 ? EMPTY : new Uint8Array(header.payloadLength);
+      this.#controlFill = 0;
+    } else {
+      this.#assembler.startFrame(header);
+    }
+  }
+
+  /** @internal */
+  onFramePayload(bytes: Uint8Array): void {
+    if (this.#isControlFrame) {
+      this.#control.set(bytes, this.#controlFill);
+      this.#controlFill += bytes.length;
+    } else {
+      this.#assembler.payload(bytes);
+    }
+  }
+
+  /** @internal */
+  onFrameEnd(header: FrameHeader): void {
+    switch (header.opcode) {
+      case Opcode.Ping:
+        this.#receivePing(this.#takeControl());
+        return;
+      case Opcode.Pong:
+        this.#outputs.push({ type: "pong", data: this.#takeControl() });
+        return;
+      case Opcode.Close:
+        this.#receiveClose(this.#takeControl());
+        return;
+      default: {
+        const message = this.#assembler.endFrame(header);
+        if (message !== undefined)
+          this.#outputs.push({ type: "message", binary: message.binary, data: message.data });
+      }
+    }
+  }
+
+  // ---- internals ----------------------------------------------------------------------------
+
+  #takeControl(): Uint8Array {
+    const payload = this.#control;
+    this.#control = EMPTY;
+    this.#controlFill = 0;
+    return payload;
+  }
+
+  #receivePing(payload: Uint8Array): void {
+    this.#outputs.push({ type: "ping", data: payload });
+    // RFC 6455 §5.5.2: answer with the same payload, unless our Close is already out (SPEC.md J8).
+    if (this.canSend) this.#writeFrame(Opcode.Pong, payload, true);
+  }
+
+  #receiveClose(payload: Uint8Array): void {
+    const { code, reason } = parseClosePayload(payload, this.#isUtf8);
+    // Nothing after the first Close is processed (RFC 6455 §1.4; SPEC.md L8, L26).
+    this.#parser.halt();
+    this.#apply(this.#close.receiveClose({ code, reason, payload }, this.#ports.clock.now()));
+  }
+
+  /** Carries out what the closing handshake decided. */
+  #apply(effects: readonly CloseEffect[]): void {
+    for (const effect of effects) {
+      switch (effect.type) {
+        case "sendClose":
+          this.#writeFrame(Opcode.Close, effect.payload, true);
+          this.#assembler.discardFromNowOn();
+          break;
+        case "shutdownWrite":
+          this.#outputs.push({ type: "shutdownWrite" });
+          break;
+        case "destroy":
+          this.#outputs.push({ type: "destroy" });
+          break;
+        case "closing":
+          this.#outputs.push(
+            effect.received === undefined
+              ? { type: "closing", initiator: effect.initiator }
+              : { type: "closing", initiator: effect.initiator, received: effect.received },
+          );
+          break;
+        case "closed":
+          this.#parser.halt();
+          this.#outputs.push({ type: "closed", outcome: effect.outcome });
+          break;
+      }
+    }
+  }
+
+  /**
+   * Frames `payload` and queues the bytes. A client masks a private copy with a fresh key
+   * (RFC 6455 §5.3, §10.3); a server writes the header and the payload as they are.
+   */
+  #writeFrame(opcode: number, payload: Uint8Array, fin: boolean): void {
+    const length = payload.length;
+    if (this.#isClient) {
+      const maskKey = MASK_KEY;
+      this.#ports.random.fill(maskKey);
+      const headerBytes = headerLength(length, true);
+      const frame = new Uint8Array(headerBytes + length);
+      writeHeader(frame, 0, fin, 0, opcode, length, maskKey);
+      if (length > 0) {
+        const body = frame.subarray(headerBytes);
+        body.set(payload);
+        this.#applyMask(body, maskKey, 0);
+      }
+      this.#outputs.push({ type: "write", data: frame });
+      return;
+    }
+    const headerBytes = headerLength(length, false);
+    if (length <= SMALL_FRAME_BYTES) {
+      // One small copy is cheaper than a second write.
+      const frame = new Uint8Array(headerBytes + length);
+      writeHeader(frame, 0, fin, 0, opcode, length, undefined);
+      frame.set(payload, headerBytes);
+      this.#outputs.push({ type: "write", data: frame });
+      return;
+    }
+    const header = new Uint8Array(headerBytes);
+    writeHeader(header, 0, fin, 0, opcode, length, undefined);
+    this.#outputs.push({ type: "write", data: header }, { type: "write", data: payload });
+  }
+}
+
+/** Payloads up to this size are copied behind their header into one write. */
+const SMALL_FRAME_BYTES = 1024;
+
+/** Scratch space for mask keys: the key is copied into the frame header, so one suffices. */
+const MASK_KEY = new Uint8Array(4);
+
+function asProtocolError(error: unknown): ProtocolError {
+  if (error instanceof ProtocolError) return error;
+  return new ProtocolError("ERR_WS_INTERNAL_ERROR", "internal error", { cause: error });
+}
+
+function positiveOption(name: string, value: number): number {
+  if (typeof value !== "number" || !(value > 0)) {
+    throw Object.assign(new RangeError(`${name} must be a positive number, got ${String(value)}`), {
+      code: "ERR_WS_INVALID_OPTION",
+    });
+  }
+  return value;
+}
+
+function checkControlPayload(payload: Uint8Array): void {
+  if (payload.length > MAX_CONTROL_PAYLOAD_BYTES) {
+    throw Object.assign(new RangeError("a control frame carries at most 125 bytes"), {
+      code: "ERR_WS_CONTROL_FRAME_TOO_LONG",
+    });
+  }
+}

@@ -1,0 +1,240 @@
+/**
+ * An incremental frame parser: feed it chunks of any size (one byte at a time up to many frames
+ * at once) and it reports each frame's header, its payload (unmasked, as slices of the input)
+ * and its end. Structural rules that need no message context are checked here; message-level
+ * rules (continuations, size limits, UTF-8) belong to the sink.
+ *
+ * @module
+ */
+import { ProtocolError } from "./errors.js";
+import {
+  MAX_CONTROL_PAYLOAD_BYTES,
+  MAX_HEADER_BYTES,
+  isControlOpcode,
+  isKnownOpcode,
+} from "./frame.js";
+import { applyMask } from "./mask.js";
+
+/**
+ * The header of the frame being parsed. The parser reuses one object for every frame, so a
+ * sink must copy what it wants to keep.
+ */
+export interface FrameHeader {
+  fin: boolean;
+  /** The RSV bits as a number 0–7 (RSV1 = 4, RSV2 = 2, RSV3 = 1). */
+  rsv: number;
+  opcode: number;
+  masked: boolean;
+  payloadLength: number;
+}
+
+/** Receives what the parser finds. Any method may throw a {@link ProtocolError}. */
+export interface FrameSink {
+  /** Called once the whole header is known, before any payload byte is buffered. */
+  onFrameHeader(header: FrameHeader): void;
+  /** Called with consecutive pieces of the payload, already unmasked; never empty. */
+  onFramePayload(bytes: Uint8Array): void;
+  /** Called after the last payload byte (at once for an empty payload). */
+  onFrameEnd(header: FrameHeader): void;
+}
+
+/** How the parser judges frames it receives. */
+export interface FrameParserOptions {
+  /** True on the server: every frame must be masked. False on the client: none may be. */
+  expectMasked: boolean;
+  /** RSV bits that a negotiated extension defines (e.g. 4 for permessage-deflate's RSV1). */
+  allowedRsv?: number;
+}
+
+const HEADER = 0;
+const PAYLOAD = 1;
+
+/**
+ * Parses frames incrementally.
+ *
+ * Payload bytes are unmasked **in place in the chunks given to {@link FrameParser.push}**, and
+ * the slices handed to the sink are views of those chunks: the caller gives up ownership of
+ * each chunk it pushes.
+ */
+export class FrameParser {
+  readonly #sink: FrameSink;
+  readonly #expectMasked: boolean;
+  #allowedRsv: number;
+  #state = HEADER;
+  #halted = false;
+  readonly #header: FrameHeader = {
+    fin: false,
+    rsv: 0,
+    opcode: 0,
+    masked: false,
+    payloadLength: 0,
+  };
+  readonly #maskKey = new Uint8Array(4);
+  #keyOffset = 0;
+  #remaining = 0;
+  /** A header cut by a chunk boundary is gathered here. */
+  readonly #headerBytes = new Uint8Array(MAX_HEADER_BYTES);
+  #headerFill = 0;
+
+  constructor(sink: FrameSink, options: FrameParserOptions) {
+    this.#sink = sink;
+    this.#expectMasked = options.expectMasked;
+    this.#allowedRsv = options.allowedRsv ?? 0;
+  }
+
+  /** Changes which RSV bits are allowed (once an extension is negotiated). */
+  setAllowedRsv(bits: number): void {
+    this.#allowedRsv = bits;
+  }
+
+  /** Stops parsing: later input, and the rest of the current chunk, are ignored. */
+  halt(): void {
+    this.#halted = true;
+  }
+
+  /** Whether {@link FrameParser.halt} was called. */
+  get halted(): boolean {
+    return this.#halted;
+  }
+
+  /**
+   * Parses `chunk`, calling the sink for what it completes.
+   * @throws {ProtocolError} for a structurally invalid frame, or whatever the sink throws
+   */
+  push(chunk: Uint8Array): void {
+    const length = chunk.length;
+    let pos = 0;
+    while (pos < length && !this.#halted) {
+      if (this.#state === HEADER) {
+        pos = this.#readHeader(chunk, pos);
+        continue;
+      }
+      const take = Math.min(this.#remaining, length - pos);
+      const slice = chunk.subarray(pos, pos + take);
+      pos += take;
+      this.#remaining -= take;
+      if (this.#header.masked) this.#keyOffset = applyMask(slice, this.#maskKey, this.#keyOffset);
+      this.#sink.onFramePayload(slice);
+      if (this.#remaining === 0 && !this.#halted) this.#endFrame();
+    }
+  }
+
+  /** Reads header bytes from `chunk` at `pos`; returns the new position. */
+  #readHeader(chunk: Uint8Array, pos: number): number {
+    if (this.#headerFill === 0 && chunk.length - pos >= 2) {
+      const needed = this.#checkFirstBytes(chunk[pos]!, chunk[pos + 1]!);
+      if (chunk.length - pos >= needed) {
+        this.#decodeHeader(chunk, pos);
+        return pos + needed;
+      }
+    }
+    // Slow path: the header is cut by a chunk boundary, so gather it byte by byte.
+    const buffer = this.#headerBytes;
+    while (pos < chunk.length) {
+      buffer[this.#headerFill++] = chunk[pos++]!;
+      if (this.#headerFill < 2) continue;
+      const needed = this.#checkFirstBytes(buffer[0]!, buffer[1]!);
+      if (this.#headerFill === needed) {
+        this.#headerFill = 0;
+        this.#decodeHeader(buffer, 0);
+        return pos;
+      }
+    }
+    return pos;
+  }
+
+  /**
+   * Checks what the first two header bytes alone can tell (so that a bad frame fails before
+   * its extended length arrives) and returns the full header length.
+   */
+  #checkFirstBytes(byte0: number, byte1: number): number {
+    const rsv = (byte0 >> 4) & 0x7;
+    const opcode = byte0 & 0xf;
+    if ((rsv & ~this.#allowedRsv) !== 0) {
+      throw new ProtocolError(
+        "ERR_WS_UNEXPECTED_RSV",
+        `RSV bits ${rsv.toString(2).padStart(3, "0")} set without an extension that defines them`,
+      );
+    }
+    if (!isKnownOpcode(opcode)) {
+      throw new ProtocolError("ERR_WS_INVALID_OPCODE", `reserved opcode 0x${opcode.toString(16)}`);
+    }
+    const masked = (byte1 & 0x80) !== 0;
+    if (masked !== this.#expectMasked) {
+      throw masked
+        ? new ProtocolError("ERR_WS_MASKED_FRAME", "a server must not mask the frames it sends")
+        : new ProtocolError("ERR_WS_UNMASKED_FRAME", "a client must mask every frame it sends");
+    }
+    const length7 = byte1 & 0x7f;
+    if (isControlOpcode(opcode)) {
+      if ((byte0 & 0x80) === 0) {
+        throw new ProtocolError(
+          "ERR_WS_FRAGMENTED_CONTROL_FRAME",
+          "control frames must not be fragmented",
+        );
+      }
+      if (length7 > MAX_CONTROL_PAYLOAD_BYTES) {
+        throw new ProtocolError(
+          "ERR_WS_CONTROL_FRAME_TOO_LONG",
+          "control frames carry at most 125 bytes",
+        );
+      }
+    }
+    const extended = length7 === 126 ? 2 : length7 === 127 ? 8 : 0;
+    return 2 + extended + (masked ? 4 : 0);
+  }
+
+  /** Decodes a complete header that starts at `bytes[at]`, then tells the sink. */
+  #decodeHeader(bytes: Uint8Array, at: number): void {
+    const header = this.#header;
+    const byte0 = bytes[at]!;
+    const byte1 = bytes[at + 1]!;
+    header.fin = (byte0 & 0x80) !== 0;
+    header.rsv = (byte0 >> 4) & 0x7;
+    header.opcode = byte0 & 0xf;
+    header.masked = (byte1 & 0x80) !== 0;
+    let length = byte1 & 0x7f;
+    let o = at + 2;
+    if (length === 126) {
+      length = (bytes[o]! << 8) | bytes[o + 1]!;
+      o += 2;
+    } else if (length === 127) {
+      const high =
+        ((bytes[o]! << 24) | (bytes[o + 1]! << 16) | (bytes[o + 2]! << 8) | bytes[o + 3]!) >>> 0;
+      const low =
+        ((bytes[o + 4]! << 24) | (bytes[o + 5]! << 16) | (bytes[o + 6]! << 8) | bytes[o + 7]!) >>>
+        0;
+      if (high >= 0x80000000) {
+        throw new ProtocolError(
+          "ERR_WS_INVALID_PAYLOAD_LENGTH",
+          "the most significant bit of a 64-bit length must be 0",
+        );
+      }
+      // Above 2^53 the float is inexact, but still larger than any allowed limit.
+      length = high * 0x100000000 + low;
+      o += 8;
+    }
+    // A longer-than-needed length encoding is accepted on receipt (SPEC.md H3).
+    header.payloadLength = length;
+    if (header.masked) {
+      this.#maskKey[0] = bytes[o]!;
+      this.#maskKey[1] = bytes[o + 1]!;
+      this.#maskKey[2] = bytes[o + 2]!;
+      this.#maskKey[3] = bytes[o + 3]!;
+    }
+    this.#keyOffset = 0;
+    this.#sink.onFrameHeader(header);
+    if (this.#halted) return;
+    if (length === 0) {
+      this.#endFrame();
+    } else {
+      this.#remaining = length;
+      this.#state = PAYLOAD;
+    }
+  }
+
+  #endFrame(): void {
+    this.#state = HEADER;
+    this.#sink.onFrameEnd(this.#header);
+  }
+}

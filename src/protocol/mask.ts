@@ -1,0 +1,44 @@
+/**
+ * XOR masking of payload bytes (RFC 6455 §5.3). Masking and unmasking are the same operation.
+ * Mask keys never come from here: the engine draws them from the injected random source.
+ *
+ * @module
+ */
+
+/** A 4-byte scratch area used to turn a rotated key into a native-endian 32-bit word. */
+const keyBytes = new Uint8Array(4);
+const keyWord = new Uint32Array(keyBytes.buffer);
+
+/** Below this many bytes the plain byte loop is as fast as the word loop. */
+const WORD_LOOP_MIN_BYTES = 32;
+
+/**
+ * XORs `bytes` in place with `maskKey`, where `bytes[0]` lines up with key byte `keyOffset`
+ * (0–3), so a payload split across several buffers can be unmasked piece by piece.
+ * Large ranges are processed a 32-bit word at a time, not byte by byte.
+ *
+ * @returns the key offset for the byte that follows `bytes`
+ * @see RFC 6455 §5.3: octet i of the output is octet i of the input XOR key[i mod 4]
+ */
+export function applyMask(bytes: Uint8Array, maskKey: Uint8Array, keyOffset = 0): number {
+  const length = bytes.length;
+  let i = 0;
+  if (length >= WORD_LOOP_MIN_BYTES) {
+    // Byte loop up to a 4-byte aligned address, then whole words, then the tail.
+    const misalignment = bytes.byteOffset & 3;
+    const head = misalignment === 0 ? 0 : 4 - misalignment;
+    for (; i < head; i++) bytes[i] = bytes[i]! ^ maskKey[(keyOffset + i) & 3]!;
+    const start = (keyOffset + head) & 3;
+    keyBytes[0] = maskKey[start]!;
+    keyBytes[1] = maskKey[(start + 1) & 3]!;
+    keyBytes[2] = maskKey[(start + 2) & 3]!;
+    keyBytes[3] = maskKey[(start + 3) & 3]!;
+    const key = keyWord[0]!;
+    const words = (length - head) >>> 2;
+    const view = new Uint32Array(bytes.buffer, bytes.byteOffset + head, words);
+    for (let w = 0; w < words; w++) view[w] = view[w]! ^ key;
+    i = head + words * 4;
+  }
+  for (; i < length; i++) bytes[i] = bytes[i]! ^ maskKey[(keyOffset + i) & 3]!;
+  return (keyOffset + length) & 3;
+}
