@@ -1,0 +1,254 @@
+/**
+ * Opening a client connection: TCP or TLS to the URL's host, the opening handshake (built and
+ * checked by the sans-I/O `handshake/` module), then a {@link Transport} around a client
+ * {@link Engine}. Everything that can go wrong before the connection is open is reported once,
+ * as a {@link DialFailure} value; nothing is thrown from socket callbacks.
+ *
+ * @module
+ */
+import { isIP, connect as netConnect, type Socket } from "node:net";
+import { connect as tlsConnect, type ConnectionOptions } from "node:tls";
+import { Engine, type EngineOptions } from "../protocol/engine.js";
+import { ClientHandshake, buildClientRequest } from "../protocol/handshake/client-handshake.js";
+import {
+  HandshakeError,
+  type HandshakeResponseInfo,
+} from "../protocol/handshake/handshake-error.js";
+import type { HttpHeader } from "../protocol/handshake/http-head.js";
+import { nodePorts } from "./node-ports.js";
+import { Transport, type TransportHandlers } from "./transport.js";
+
+/** TLS settings for `wss:` (passed to `tls.connect`). */
+export interface DialTlsOptions {
+  readonly ca?: ConnectionOptions["ca"];
+  readonly cert?: ConnectionOptions["cert"];
+  readonly key?: ConnectionOptions["key"];
+  /** Verify the server's certificate (default true; SPEC.md P12). */
+  readonly rejectUnauthorized?: boolean;
+  /** The SNI server name (default: the URL's host name when it is not an IP address). */
+  readonly servername?: string;
+}
+
+/** What to connect to and how. */
+export interface DialOptions {
+  /** A `ws:` or `wss:` URL, already validated. */
+  readonly url: URL;
+  readonly protocols: readonly string[];
+  /** The `Sec-WebSocket-Extensions` offer, if any. */
+  readonly extensions?: string;
+  readonly origin?: string;
+  /** Extra request headers (validated by the handshake builder). */
+  readonly headers?: readonly (readonly [string, string])[];
+  readonly tls?: DialTlsOptions;
+  /** Fail if the connection is not open after this long. */
+  readonly handshakeTimeoutMs: number;
+  /** Settings of the engine once open. */
+  readonly engine?: Omit<EngineOptions, "role" | "ports">;
+}
+
+/** The stable codes of a failed connection attempt. */
+export type DialFailureCode =
+  | "ERR_WS_CONNECT_FAILED"
+  | "ERR_WS_TLS_FAILED"
+  | "ERR_WS_HANDSHAKE_TIMEOUT"
+  | "ERR_WS_ABORTED"
+  | HandshakeError["code"];
+
+/** Why a connection attempt failed. */
+export interface DialFailure {
+  readonly code: DialFailureCode;
+  readonly message: string;
+  /** The server's response, when it answered the handshake but not acceptably. */
+  readonly response?: HandshakeResponseInfo;
+  /** The underlying error (socket, TLS or handshake). */
+  readonly error?: unknown;
+}
+
+/** What the connection is, once open. */
+export interface OpenInfo {
+  readonly protocol: string;
+  readonly extensions: string;
+  readonly status: number;
+  readonly headers: readonly HttpHeader[];
+}
+
+/** Callbacks for a connection attempt; after `open`, the transport handlers take over. */
+export interface DialHandlers extends TransportHandlers {
+  /** The handshake succeeded. Called before any message of the connection. */
+  open(transport: Transport, info: OpenInfo): void;
+  /** The attempt failed; no other handler is called afterwards. */
+  failed(failure: DialFailure): void;
+}
+
+/** A connection attempt in progress. */
+export interface Dialing {
+  /** Abandons the attempt if it has not succeeded yet (reported as `ERR_WS_ABORTED`). */
+  abort(): void;
+}
+
+/**
+ * Connects to `options.url` and runs the opening handshake (RFC 6455 §4.1).
+ * Never throws: every failure reaches `handlers.failed`, once.
+ */
+export function dial(options: DialOptions, handlers: DialHandlers): Dialing {
+  const { url } = options;
+  const secure = url.protocol === "wss:";
+  const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
+  const port = url.port === "" ? (secure ? 443 : 80) : Number(url.port);
+  let settled = false;
+  let socket: Socket | undefined;
+  let socketError: unknown;
+  // Assigned once below, but read by `fail` which may run before that (a synchronous failure).
+  // eslint-disable-next-line prefer-const
+  let timer: NodeJS.Timeout | undefined;
+
+  const fail = (failure: DialFailure): void => {
+    if (settled) return;
+    settled = true;
+    if (timer !== undefined) clearTimeout(timer);
+    socket?.destroy();
+    handlers.failed(failure);
+  };
+
+  let handshake: ClientHandshake;
+  let requestBytes: Uint8Array;
+  try {
+    const request = buildClientRequest(
+      {
+        host: url.hostname,
+        port,
+        secure,
+        resourceName: `${url.pathname}${url.search}`,
+        protocols: options.protocols,
+        ...(options.extensions === undefined ? {} : { extensions: options.extensions }),
+        ...(options.origin === undefined ? {} : { origin: options.origin }),
+        ...(options.headers === undefined ? {} : { headers: options.headers }),
+      },
+      nodePorts,
+    );
+    handshake = new ClientHandshake(request);
+    requestBytes = request.bytes;
+  } catch (error) {
+    queueMicrotask(() => fail(asFailure(error)));
+    return {
+      abort: () => fail({ code: "ERR_WS_ABORTED", message: "the connection attempt was aborted" }),
+    };
+  }
+
+  const onData = (chunk: Buffer): void => {
+    let result: ReturnType<ClientHandshake["receive"]>;
+    try {
+      result = handshake.receive(chunk);
+    } catch (error) {
+      fail(asFailure(error));
+      return;
+    }
+    if (result === undefined || settled) return;
+    settled = true;
+    if (timer !== undefined) clearTimeout(timer);
+    const s = socket!;
+    s.off("data", onData);
+    s.off("error", onError);
+    s.off("close", onClose);
+    s.off("end", onEnd);
+    const engine = new Engine({ ...options.engine, role: "client", ports: nodePorts });
+    const transport = new Transport(s, engine, handlers);
+    handlers.open(transport, {
+      protocol: result.protocol,
+      extensions: result.extensions,
+      status: result.head.status,
+      headers: result.head.headers,
+    });
+    transport.start(result.rest);
+  };
+  const onError = (error: Error): void => {
+    socketError ??= error;
+  };
+  const onEnd = (): void => {
+    fail({
+      code: "ERR_WS_CONNECT_FAILED",
+      message: "the server closed the connection during the handshake",
+    });
+  };
+  const onClose = (): void => {
+    const tlsFailure = secure && isTlsError(socketError);
+    fail({
+      code: tlsFailure ? "ERR_WS_TLS_FAILED" : "ERR_WS_CONNECT_FAILED",
+      message:
+        socketError instanceof Error
+          ? `${tlsFailure ? "TLS handshake failed" : "connection failed"}: ${socketError.message}`
+          : "the connection closed during the handshake",
+      ...(socketError === undefined ? {} : { error: socketError }),
+    });
+  };
+  const onConnected = (): void => {
+    if (!settled) socket!.write(requestBytes);
+  };
+
+  try {
+    if (secure) {
+      const tls = options.tls ?? {};
+      const servername = tls.servername ?? (isIP(host) === 0 ? host : undefined);
+      socket = tlsConnect(
+        {
+          host,
+          port,
+          ALPNProtocols: ["http/1.1"],
+          ...(servername === undefined ? {} : { servername }),
+          ...(tls.ca === undefined ? {} : { ca: tls.ca }),
+          ...(tls.cert === undefined ? {} : { cert: tls.cert }),
+          ...(tls.key === undefined ? {} : { key: tls.key }),
+          rejectUnauthorized: tls.rejectUnauthorized ?? true,
+        },
+        onConnected,
+      );
+    } else {
+      socket = netConnect({ host, port }, onConnected);
+    }
+  } catch (error) {
+    queueMicrotask(() => fail({ code: "ERR_WS_CONNECT_FAILED", message: String(error), error }));
+    return {
+      abort: () => fail({ code: "ERR_WS_ABORTED", message: "the connection attempt was aborted" }),
+    };
+  }
+  socket.on("data", onData);
+  socket.on("error", onError);
+  socket.on("end", onEnd);
+  socket.on("close", onClose);
+  timer = setTimeout(() => {
+    fail({
+      code: "ERR_WS_HANDSHAKE_TIMEOUT",
+      message: `the opening handshake did not complete within ${options.handshakeTimeoutMs} ms`,
+    });
+  }, options.handshakeTimeoutMs);
+  timer.unref();
+
+  return {
+    abort: () => fail({ code: "ERR_WS_ABORTED", message: "the connection attempt was aborted" }),
+  };
+}
+
+function asFailure(error: unknown): DialFailure {
+  if (error instanceof HandshakeError) {
+    return {
+      code: error.code,
+      message: error.message,
+      error,
+      ...(error.response === undefined ? {} : { response: error.response }),
+    };
+  }
+  return { code: "ERR_WS_CONNECT_FAILED", message: String(error), error };
+}
+
+function isTlsError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (typeof code !== "string") return false;
+  return (
+    code.startsWith("ERR_SSL") ||
+    code.startsWith("ERR_TLS") ||
+    code.includes("CERT") ||
+    code === "DEPTH_ZERO_SELF_SIGNED_CERT" ||
+    code === "SELF_SIGNED_CERT_IN_CHAIN" ||
+    code === "UNABLE_TO_VERIFY_LEAF_SIGNATURE"
+  );
+}

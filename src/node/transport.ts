@@ -1,0 +1,316 @@
+/**
+ * Drives a protocol {@link Engine} over a Node socket: feeds it what arrives (data, EOF, close),
+ * carries out what it outputs (writes, half-close, destroy), arms its one deadline timer and
+ * hands events to the API layer. This is the only place where sockets meet the engine; it
+ * keeps no protocol state of its own.
+ *
+ * @module
+ */
+import type { Socket } from "node:net";
+import type { Engine, MessageKind } from "../protocol/engine.js";
+import type {
+  CloseFrameInfo,
+  CloseInitiator,
+  CloseOutcome,
+  ClosePhase,
+} from "../protocol/close-state.js";
+import type { ProtocolError } from "../protocol/errors.js";
+import type { Output } from "../protocol/outputs.js";
+import { nodeClock } from "./node-ports.js";
+
+/** What the API layer learns from a transport. Called synchronously from socket callbacks. */
+export interface TransportHandlers {
+  message(binary: boolean, data: Uint8Array): void;
+  ping?(data: Uint8Array): void;
+  pong?(data: Uint8Array): void;
+  /** The closing handshake started; `received` is the peer's Close when the peer started it. */
+  closing?(initiator: CloseInitiator, received: CloseFrameInfo | undefined): void;
+  /** The connection is over. Called exactly once, last. */
+  closed(outcome: CloseOutcome): void;
+  /** Everything written so far has been handed to the operating system. */
+  drain?(): void;
+}
+
+/** Options of a {@link Transport}. */
+export interface TransportOptions {
+  /**
+   * Coalesce the frames written within one tick into one system call (cork until the next
+   * tick). A lone message is not delayed beyond the current tick. Default true.
+   */
+  readonly coalesceWrites?: boolean;
+}
+
+/**
+ * One WebSocket connection on a Node socket. Never throws from a socket callback and always
+ * listens for `'error'`, so a failing socket cannot crash the process.
+ */
+export class Transport {
+  readonly #socket: Socket;
+  readonly #engine: Engine;
+  readonly #handlers: TransportHandlers;
+  readonly #coalesce: boolean;
+  #timer: NodeJS.Timeout | undefined;
+  #timerAt: number | undefined;
+  #corked = false;
+  #socketError: unknown;
+  #closedReported = false;
+
+  constructor(
+    socket: Socket,
+    engine: Engine,
+    handlers: TransportHandlers,
+    options: TransportOptions = {},
+  ) {
+    this.#socket = socket;
+    this.#engine = engine;
+    this.#handlers = handlers;
+    this.#coalesce = options.coalesceWrites ?? true;
+    socket.setNoDelay(true);
+    socket.on("data", this.#onData);
+    socket.on("end", this.#onEnd);
+    socket.on("error", this.#onError);
+    socket.on("close", this.#onClose);
+    socket.on("drain", this.#onDrain);
+  }
+
+  /**
+   * Feeds bytes that arrived before the transport took over (the rest of the read that carried
+   * the handshake head). Call once, right after construction.
+   */
+  start(head?: Uint8Array): void {
+    if (head !== undefined && head.length > 0) this.#engine.receive(head);
+    this.#flush();
+    if (this.#socket.destroyed) this.#onClose();
+  }
+
+  /** `open`, `closing` or `closed`, as the engine sees it. */
+  get phase(): ClosePhase {
+    return this.#engine.phase;
+  }
+
+  /** Whether data may still be sent. */
+  get canSend(): boolean {
+    return this.#engine.canSend;
+  }
+
+  /** Bytes written to the socket but not yet handed to the operating system (frames included). */
+  get bufferedBytes(): number {
+    return this.#socket.writableLength;
+  }
+
+  /** The remote address and port, when known. */
+  get remoteAddress(): {
+    address: string | undefined;
+    port: number | undefined;
+    family: string | undefined;
+  } {
+    return {
+      address: this.#socket.remoteAddress,
+      port: this.#socket.remotePort,
+      family: this.#socket.remoteFamily,
+    };
+  }
+
+  /**
+   * Sends one message. `onWritten` runs once its bytes are handed to the operating system (or
+   * the connection ended first).
+   * @returns false when nothing was sent because the closing handshake started on this side
+   */
+  send(kind: MessageKind, payload: Uint8Array, onWritten?: (written: boolean) => void): boolean {
+    if (!this.#engine.send(kind, payload)) return false;
+    this.#flush(onWritten);
+    return true;
+  }
+
+  /** Sends one frame of a message fragmented by the caller (see `Engine.sendFrame`). */
+  sendFrame(
+    opcode: 0 | 1 | 2,
+    payload: Uint8Array,
+    fin: boolean,
+    onWritten?: (written: boolean) => void,
+  ): boolean {
+    if (!this.#engine.sendFrame(opcode, payload, fin)) return false;
+    this.#flush(onWritten);
+    return true;
+  }
+
+  /** Sends a Ping. @throws {RangeError} for more than 125 bytes */
+  ping(payload?: Uint8Array): boolean {
+    const sent = this.#engine.ping(payload);
+    this.#flush();
+    return sent;
+  }
+
+  /** Sends an unsolicited Pong. @throws {RangeError} for more than 125 bytes */
+  pong(payload?: Uint8Array): boolean {
+    const sent = this.#engine.pong(payload);
+    this.#flush();
+    return sent;
+  }
+
+  /**
+   * Starts the closing handshake (see `Engine.close`).
+   * @throws {RangeError} for a code not valid on the wire or a reason over 123 bytes
+   */
+  close(code?: number, reason?: string | Uint8Array): boolean {
+    const started = this.#engine.close(code, reason);
+    this.#flush();
+    return started;
+  }
+
+  /** Fails the connection with a protocol-level error (e.g. 1011 for an internal failure). */
+  fail(error: ProtocolError): void {
+    this.#engine.fail(error);
+    this.#flush();
+  }
+
+  /** Drops TCP now. */
+  destroy(): void {
+    this.#engine.destroy();
+    this.#flush();
+  }
+
+  /** Stops reading from the socket (receive backpressure); TCP flow control slows the peer. */
+  pause(): void {
+    this.#socket.pause();
+  }
+
+  /** Resumes reading after {@link Transport.pause}. */
+  resume(): void {
+    this.#socket.resume();
+  }
+
+  // ---- socket events ------------------------------------------------------------------------
+
+  readonly #onData = (chunk: Buffer): void => {
+    this.#engine.receive(chunk);
+    this.#flush();
+  };
+
+  readonly #onEnd = (): void => {
+    this.#engine.receiveEof();
+    this.#flush();
+  };
+
+  readonly #onError = (error: Error): void => {
+    // Reported with the close that always follows an error.
+    this.#socketError ??= error;
+  };
+
+  readonly #onClose = (): void => {
+    if (this.#closedReported) return;
+    this.#engine.transportClosed(this.#socketError);
+    this.#flush();
+  };
+
+  readonly #onDrain = (): void => {
+    this.#handlers.drain?.();
+  };
+
+  // ---- outputs ------------------------------------------------------------------------------
+
+  /**
+   * Carries out the engine's outputs in order; `onWritten` attaches to the last write. A handler
+   * may call back into the transport (e.g. echo a message); that nested call carries out the
+   * outputs it caused at once, which keeps every write in the order the engine produced it.
+   */
+  #flush(onWritten?: (written: boolean) => void): void {
+    let outputs = this.#engine.takeOutputs();
+    while (outputs.length > 0) {
+      this.#carryOut(outputs, onWritten);
+      onWritten = undefined;
+      outputs = this.#engine.takeOutputs();
+    }
+    // Nothing was written (e.g. the engine refused): still settle the caller.
+    if (onWritten !== undefined) onWritten(false);
+    this.#armTimer();
+  }
+
+  #carryOut(outputs: readonly Output[], onWritten: ((written: boolean) => void) | undefined): void {
+    const socket = this.#socket;
+    let lastWrite = -1;
+    if (onWritten !== undefined) {
+      for (let i = outputs.length - 1; i >= 0; i--) {
+        if (outputs[i]!.type === "write") {
+          lastWrite = i;
+          break;
+        }
+      }
+    }
+    for (let i = 0; i < outputs.length; i++) {
+      const output = outputs[i]!;
+      switch (output.type) {
+        case "write":
+          if (socket.destroyed || !socket.writable) {
+            if (i === lastWrite) onWritten!(false);
+            break;
+          }
+          if (this.#coalesce && !this.#corked) {
+            this.#corked = true;
+            socket.cork();
+            process.nextTick(this.#uncork);
+          }
+          if (i === lastWrite) socket.write(output.data, (error) => onWritten!(error == null));
+          else socket.write(output.data);
+          break;
+        case "shutdownWrite":
+          this.#uncork();
+          socket.end();
+          break;
+        case "destroy":
+          socket.destroy();
+          break;
+        case "message":
+          this.#handlers.message(output.binary, output.data);
+          break;
+        case "ping":
+          this.#handlers.ping?.(output.data);
+          break;
+        case "pong":
+          this.#handlers.pong?.(output.data);
+          break;
+        case "closing":
+          this.#handlers.closing?.(output.initiator, output.received);
+          break;
+        case "closed":
+          this.#closedReported = true;
+          this.#clearTimer();
+          // Whatever the engine decided, the socket must not outlive the connection for long:
+          // a half-closed socket ends when the peer's FIN arrives or the socket is destroyed.
+          if (!socket.destroyed && socket.writableEnded && socket.readableEnded) socket.destroy();
+          this.#handlers.closed(output.outcome);
+          break;
+      }
+    }
+  }
+
+  readonly #uncork = (): void => {
+    if (!this.#corked) return;
+    this.#corked = false;
+    this.#socket.uncork();
+  };
+
+  #armTimer(): void {
+    const deadline = this.#engine.nextDeadline();
+    if (deadline === this.#timerAt) return;
+    this.#clearTimer();
+    if (deadline === undefined) return;
+    this.#timerAt = deadline;
+    const delay = Math.max(0, deadline - nodeClock.now());
+    this.#timer = setTimeout(this.#onTimer, Math.ceil(delay));
+    this.#timer.unref();
+  }
+
+  readonly #onTimer = (): void => {
+    this.#timer = undefined;
+    this.#timerAt = undefined;
+    this.#engine.handleTimeout();
+    this.#flush();
+  };
+
+  #clearTimer(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = undefined;
+  }
+}

@@ -1,0 +1,644 @@
+/**
+ * The WHATWG `WebSocket` interface on Node, exact to the standard: the constructor steps,
+ * `readyState`, `bufferedAmount`, `send()`, `close()`, `binaryType`, the `on*` handlers, and
+ * events fired from queued tasks in the standard's order.
+ *
+ * @see https://websockets.spec.whatwg.org/#the-websocket-interface
+ * @module
+ */
+import type { CloseFrameInfo, CloseInitiator, CloseOutcome } from "../protocol/close-state.js";
+import type { AbnormalCause, ProtocolError } from "../protocol/errors.js";
+import {
+  dial,
+  type DialFailure,
+  type DialTlsOptions,
+  type Dialing,
+  type OpenInfo,
+} from "../node/dial.js";
+import type { Transport } from "../node/transport.js";
+import { CloseEvent, MessageEvent } from "./events.js";
+import { BAD_PORTS, getUrlRecord, portOf } from "./url.js";
+import { validateCloseCodeAndReason } from "./validate-close.js";
+import {
+  isIterableObject,
+  toClampedUnsignedShort,
+  toDOMString,
+  toDOMStringSequence,
+  toUSVString,
+} from "./webidl.js";
+
+/** Node-only settings, given as the second constructor argument instead of `protocols`. */
+export interface WebSocketOptions {
+  /** Subprotocols to offer, as the standard's second argument. */
+  protocols?: string | readonly string[];
+  /** Extra request headers. `Host`, `Upgrade`, `Connection` and `Sec-WebSocket-*` are refused. */
+  headers?: Readonly<Record<string, string>> | readonly (readonly [string, string])[];
+  /** An `Origin` header to send (Node has no origin of its own, so none is sent by default). */
+  origin?: string;
+  /** Resolves relative URLs (Node has no document base URL; without it they throw). */
+  baseURL?: string | URL;
+  /** TLS trust anchors for `wss:`. */
+  ca?: DialTlsOptions["ca"];
+  /** A client certificate for `wss:`. */
+  cert?: DialTlsOptions["cert"];
+  /** The client certificate's key. */
+  key?: DialTlsOptions["key"];
+  /** Verify the server certificate (default true). */
+  rejectUnauthorized?: boolean;
+  /** The TLS SNI name (default: the URL's host name). */
+  servername?: string;
+  /** Fail the connection if it is not open after this long (default 30 000 ms). */
+  handshakeTimeoutMs?: number;
+  /** Drop TCP if the server does not answer our Close within this long (default 10 000 ms). */
+  closeTimeoutMs?: number;
+  /** The largest message accepted (default 64 MiB); over it the connection fails with 1009. */
+  maxMessageBytes?: number;
+}
+
+/** Why and how a WebSocket closed, beyond what the standard `CloseEvent` may say. */
+export interface CloseDetails {
+  readonly code: number;
+  readonly reason: string;
+  readonly wasClean: boolean;
+  /** Who started the close: this end (`local`) or the peer (`remote`). */
+  readonly initiator: CloseInitiator;
+  /** What went wrong, for an abnormal close: a stable `code` and a message. */
+  readonly cause?: {
+    readonly code: string;
+    readonly message: string;
+    /** The HTTP status and headers of a refused handshake. */
+    readonly response?: DialFailure["response"];
+    /** The underlying socket or TLS error. */
+    readonly error?: unknown;
+  };
+  /** The close code this end sent in its Close frame, if it sent one. */
+  readonly sentCode?: number;
+}
+
+const details = new WeakMap<WebSocket, CloseDetails>();
+
+/**
+ * Returns how `socket` closed, including why it failed (refused handshake status, socket or TLS
+ * error, protocol error code). Non-standard: the standard events deliberately hide causes
+ * (SPEC.md E20), so sockwise keeps them here. `undefined` until the `close` event has fired.
+ */
+export function closeDetails(socket: WebSocket): CloseDetails | undefined {
+  return details.get(socket);
+}
+
+const CONNECTING = 0;
+const OPEN = 1;
+const CLOSING = 2;
+const CLOSED = 3;
+
+const DEFAULT_HANDSHAKE_TIMEOUT_MS = 30_000;
+type HandlerType = "open" | "message" | "error" | "close";
+type Handler = ((this: WebSocket, event: Event) => unknown) | object | null;
+
+/** A queued outgoing message: bytes now, or a Blob whose bytes are still being read. */
+interface Outgoing {
+  readonly kind: "text" | "binary";
+  bytes: Uint8Array | undefined;
+  readonly size: number;
+}
+
+/**
+ * A WebSocket connection, as browsers implement it.
+ *
+ * ```ts
+ * const socket = new WebSocket("ws://127.0.0.1:8080/");
+ * socket.onopen = () => socket.send("hello");
+ * socket.onmessage = (event) => { console.log(event.data); socket.close(1000, "done"); };
+ * socket.onclose = (event) => console.log(event.code, event.reason, event.wasClean);
+ * ```
+ */
+export class WebSocket extends EventTarget {
+  static readonly CONNECTING = CONNECTING;
+  static readonly OPEN = OPEN;
+  static readonly CLOSING = CLOSING;
+  static readonly CLOSED = CLOSED;
+  declare readonly CONNECTING: 0;
+  declare readonly OPEN: 1;
+  declare readonly CLOSING: 2;
+  declare readonly CLOSED: 3;
+
+  readonly #url: URL;
+  #readyState: number = CONNECTING;
+  #bufferedAmount = 0;
+  #protocol = "";
+  #extensions = "";
+  #binaryType: "blob" | "arraybuffer" = "blob";
+  readonly #handlers = new Map<HandlerType, { value: Handler; listener: (event: Event) => void }>();
+  #dialing: Dialing | undefined;
+  #transport: Transport | undefined;
+  /** Set when the connection was failed (so the close task fires `error` first). */
+  #failed = false;
+  #queue: Outgoing[] = [];
+  #pendingClose: { code: number | undefined; reason: Uint8Array } | undefined;
+
+  /**
+   * Creates a WebSocket and starts connecting (after the constructor returns).
+   *
+   * @param url a ws, wss, http or https URL
+   * @param protocols a subprotocol or a list of them, or (Node-only) a {@link WebSocketOptions}
+   * @throws {DOMException} SyntaxError for an invalid URL, scheme or fragment, or an invalid or
+   *   duplicate protocol
+   * @throws {TypeError} when `url` is missing
+   * @see https://websockets.spec.whatwg.org/#dom-websocket-websocket
+   */
+  constructor(
+    url: string | URL,
+    ...rest: [protocols?: string | readonly string[] | WebSocketOptions]
+  ) {
+    super();
+    if (arguments.length === 0) {
+      throw new TypeError(
+        "Failed to construct 'WebSocket': 1 argument required, but only 0 present.",
+      );
+    }
+    const second: unknown = rest[0];
+    // SPEC.md A21: a plain object that is not iterable is sockwise's options bag, never a protocol.
+    const options: WebSocketOptions =
+      second !== null && typeof second === "object" && !isIterableObject(second)
+        ? (second as WebSocketOptions)
+        : {};
+    const protocolsArgument: unknown = second === options ? options.protocols : second;
+
+    // Steps 1–7: the URL record (SPEC.md A2–A9).
+    const urlString = toUSVString(url);
+    this.#url = getUrlRecord(urlString, options.baseURL);
+
+    // Steps 8–9: the protocols (SPEC.md A13–A16).
+    const protocols = toProtocolList(protocolsArgument);
+    validateProtocols(protocols);
+
+    const timeout = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+    const headers =
+      options.headers === undefined
+        ? undefined
+        : Array.isArray(options.headers)
+          ? (options.headers as readonly (readonly [string, string])[])
+          : Object.entries(options.headers as Record<string, string>);
+
+    // Step 12: establish the connection in parallel. A blocked port fails asynchronously (A11).
+    if (BAD_PORTS.has(portOf(this.#url))) {
+      setImmediate(() =>
+        this.#onFailed({
+          code: "ERR_WS_BLOCKED_PORT" as DialFailure["code"],
+          message: `port ${portOf(this.#url)} is blocked (Fetch "bad port")`,
+        }),
+      );
+      return;
+    }
+    const engine = {
+      ...(options.closeTimeoutMs === undefined ? {} : { closeTimeoutMs: options.closeTimeoutMs }),
+      ...(options.maxMessageBytes === undefined
+        ? {}
+        : { maxMessageBytes: options.maxMessageBytes }),
+    };
+    const tls: DialTlsOptions = {
+      ...(options.ca === undefined ? {} : { ca: options.ca }),
+      ...(options.cert === undefined ? {} : { cert: options.cert }),
+      ...(options.key === undefined ? {} : { key: options.key }),
+      ...(options.rejectUnauthorized === undefined
+        ? {}
+        : { rejectUnauthorized: options.rejectUnauthorized }),
+      ...(options.servername === undefined ? {} : { servername: options.servername }),
+    };
+    this.#dialing = dial(
+      {
+        url: this.#url,
+        protocols,
+        handshakeTimeoutMs: timeout,
+        engine,
+        tls,
+        ...(options.origin === undefined ? {} : { origin: options.origin }),
+        ...(headers === undefined ? {} : { headers }),
+      },
+      {
+        open: (transport, info) => this.#onOpen(transport, info),
+        failed: (failure) => this.#onFailed(failure),
+        message: (binary, data) => this.#onMessage(binary, data),
+        closing: (initiator, received) => this.#onClosing(initiator, received),
+        closed: (outcome) => this.#onClosed(outcome),
+      },
+    );
+  }
+
+  /** The URL, after the http→ws rewrite (SPEC.md B4). */
+  get url(): string {
+    return this.#url.href;
+  }
+
+  /** CONNECTING (0), OPEN (1), CLOSING (2) or CLOSED (3). */
+  get readyState(): number {
+    return this.#readyState;
+  }
+
+  /**
+   * Bytes of application data passed to `send()` and not yet handed to the network, including
+   * everything sent after the closing handshake started (it never drops back, SPEC.md B8).
+   */
+  get bufferedAmount(): number {
+    return this.#bufferedAmount;
+  }
+
+  /** The `Sec-WebSocket-Extensions` value the server accepted, exactly as received. */
+  get extensions(): string {
+    return this.#extensions;
+  }
+
+  /** The subprotocol the server chose. */
+  get protocol(): string {
+    return this.#protocol;
+  }
+
+  /** How binary messages are delivered: "blob" (the default) or "arraybuffer". */
+  get binaryType(): string {
+    return this.#binaryType;
+  }
+
+  set binaryType(value: string) {
+    // An enumeration attribute ignores values outside the enumeration (SPEC.md B11).
+    const text = toDOMString(value);
+    if (text === "blob" || text === "arraybuffer") this.#binaryType = text;
+  }
+
+  /**
+   * Sends a message: a string as text; an ArrayBuffer, a view or a Blob as binary.
+   *
+   * @throws {TypeError} when `data` is missing, a Symbol, or a view over shared or resizable memory
+   * @throws {DOMException} InvalidStateError while CONNECTING
+   * @see https://websockets.spec.whatwg.org/#dom-websocket-send
+   */
+  send(data: string | ArrayBufferLike | ArrayBufferView | Blob): void {
+    if (arguments.length === 0) {
+      throw new TypeError(
+        "Failed to execute 'send' on 'WebSocket': 1 argument required, but only 0 present.",
+      );
+    }
+    const outgoing = toOutgoing(data);
+    if (this.#readyState === CONNECTING) {
+      throw new DOMException(
+        "Failed to execute 'send' on 'WebSocket': Still in CONNECTING state.",
+        "InvalidStateError",
+      );
+    }
+    // Step 3: the size counts even when nothing is sent (SPEC.md B8, C6).
+    this.#bufferedAmount += outgoing.size;
+    if (this.#readyState !== OPEN || this.#pendingClose !== undefined) return;
+    const transport = this.#transport!;
+    if (this.#queue.length === 0 && outgoing.bytes !== undefined) {
+      this.#transmit(transport, outgoing.kind, outgoing.bytes, outgoing.size);
+      return;
+    }
+    if (
+      outgoing.bytes !== undefined &&
+      outgoing.bytes.buffer === (data as ArrayBufferView).buffer
+    ) {
+      // Queued behind a Blob: keep a private copy, the caller may change its buffer (SPEC.md C10).
+      outgoing.bytes = outgoing.bytes.slice();
+    }
+    this.#queue.push(outgoing);
+    if (outgoing.bytes === undefined) {
+      (data as Blob).arrayBuffer().then(
+        (buffer) => {
+          outgoing.bytes = new Uint8Array(buffer);
+          this.#drainQueue();
+        },
+        () => {
+          // A Blob that cannot be read cannot be sent: treat as an empty message to keep order.
+          outgoing.bytes = new Uint8Array(0);
+          this.#drainQueue();
+        },
+      );
+    }
+  }
+
+  /**
+   * Closes the connection: starts the closing handshake, or fails a connection that is not
+   * open yet.
+   *
+   * @param code 1000 or 3000–4999; without it the Close frame has no body (the peer sees 1005)
+   * @param reason at most 123 UTF-8 bytes
+   * @throws {DOMException} InvalidAccessError for any other code; SyntaxError for a longer
+   *   reason; in every state
+   * @see https://websockets.spec.whatwg.org/#dom-websocket-close
+   */
+  close(...args: [code?: number, reason?: string]): void {
+    // IDL conversions: [Clamp] unsigned short and USVString; undefined counts as absent (D2–D4).
+    const code = args[0] === undefined ? undefined : toClampedUnsignedShort(args[0]);
+    const reason = args.length < 2 || args[1] === undefined ? undefined : toUSVString(args[1]);
+    // Steps 1–2, before any state check (D5–D8).
+    const reasonBytes = validateCloseCodeAndReason(code, reason);
+    // Step 3: CLOSING or CLOSED → nothing (D10).
+    if (this.#readyState === CLOSING || this.#readyState === CLOSED) return;
+    if (this.#readyState === CONNECTING) {
+      // Not established: fail the connection (D11); error and close follow from tasks.
+      this.#readyState = CLOSING;
+      this.#failed = true;
+      if (this.#transport !== undefined) this.#transport.destroy();
+      else this.#dialing?.abort();
+      return;
+    }
+    this.#readyState = CLOSING;
+    // D16 (★): a reason without a code is sent as 1000 + reason; an empty one as no body.
+    const wireCode = code ?? (reasonBytes.length > 0 ? 1000 : undefined);
+    this.#pendingClose = { code: wireCode, reason: reasonBytes };
+    this.#drainQueue();
+  }
+
+  // ---- event handler IDL attributes (HTML "event handlers"; SPEC.md B12, E16) --------------
+
+  #getHandler(type: HandlerType): Handler {
+    return this.#handlers.get(type)?.value ?? null;
+  }
+
+  #setHandler(type: HandlerType, value: unknown): void {
+    // [LegacyTreatNonObjectAsNull]: a non-object becomes null.
+    const handler: Handler =
+      value !== null && (typeof value === "object" || typeof value === "function") ? value : null;
+    const existing = this.#handlers.get(type);
+    if (handler === null) {
+      if (existing !== undefined) {
+        this.removeEventListener(type, existing.listener);
+        this.#handlers.delete(type);
+      }
+      return;
+    }
+    if (existing !== undefined) {
+      existing.value = handler;
+      return;
+    }
+    const entry = {
+      value: handler,
+      listener: (event: Event): void => {
+        const current = entry.value;
+        if (typeof current === "function")
+          (current as (this: WebSocket, event: Event) => unknown).call(this, event);
+      },
+    };
+    this.#handlers.set(type, entry);
+    this.addEventListener(type, entry.listener);
+  }
+
+  get onopen(): Handler {
+    return this.#getHandler("open");
+  }
+  set onopen(value: Handler) {
+    this.#setHandler("open", value);
+  }
+  get onmessage(): Handler {
+    return this.#getHandler("message");
+  }
+  set onmessage(value: Handler) {
+    this.#setHandler("message", value);
+  }
+  get onerror(): Handler {
+    return this.#getHandler("error");
+  }
+  set onerror(value: Handler) {
+    this.#setHandler("error", value);
+  }
+  get onclose(): Handler {
+    return this.#getHandler("close");
+  }
+  set onclose(value: Handler) {
+    this.#setHandler("close", value);
+  }
+
+  get [Symbol.toStringTag](): string {
+    return "WebSocket";
+  }
+
+  // ---- sending ------------------------------------------------------------------------------
+
+  /**
+   * Hands one message to the transport. If the closing handshake already started underneath
+   * (the peer's Close arrived), nothing is sent and the size stays counted, as for a send()
+   * after close (SPEC.md B8); likewise for bytes the network never took.
+   */
+  #transmit(transport: Transport, kind: "text" | "binary", bytes: Uint8Array, size: number): void {
+    transport.send(kind, bytes, (written) => {
+      if (written) this.#bufferedAmount -= size;
+    });
+  }
+
+  /** Sends queued messages in order while their bytes are ready, then a pending Close. */
+  #drainQueue(): void {
+    const transport = this.#transport;
+    if (transport === undefined) return;
+    while (this.#queue.length > 0) {
+      const head = this.#queue[0]!;
+      if (head.bytes === undefined) return; // a Blob is still being read
+      this.#queue.shift();
+      this.#transmit(transport, head.kind, head.bytes, head.size);
+    }
+    const pending = this.#pendingClose;
+    if (pending !== undefined) {
+      this.#pendingClose = undefined;
+      // SPEC.md D17: if the peer's Close already arrived, the engine's reply covers it.
+      transport.close(pending.code, pending.reason);
+    }
+  }
+
+  // ---- feedback from the protocol (each event from a queued task, SPEC.md E1) --------------
+
+  #onOpen(transport: Transport, info: OpenInfo): void {
+    this.#transport = transport;
+    this.#dialing = undefined;
+    if (this.#failed) {
+      // close() was called while the handshake was completing: drop the connection (E15).
+      transport.destroy();
+      return;
+    }
+    setImmediate(() => {
+      // SPEC.md E15: an open task that finds the state changed is skipped.
+      if (this.#readyState !== CONNECTING) return;
+      this.#readyState = OPEN;
+      this.#protocol = info.protocol;
+      this.#extensions = info.extensions;
+      this.dispatchEvent(new Event("open"));
+    });
+  }
+
+  #onMessage(binary: boolean, data: Uint8Array): void {
+    setImmediate(() => {
+      // SPEC.md E4, D19: messages are delivered only while OPEN.
+      if (this.#readyState !== OPEN) return;
+      let payload: string | ArrayBuffer | Blob;
+      if (!binary)
+        payload = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("utf8");
+      else if (this.#binaryType === "arraybuffer") payload = toArrayBuffer(data);
+      else payload = new Blob([data]);
+      this.dispatchEvent(new MessageEvent("message", { data: payload, origin: this.#url.origin }));
+    });
+  }
+
+  #onClosing(initiator: CloseInitiator, _received: CloseFrameInfo | undefined): void {
+    if (initiator !== "remote") return;
+    // SPEC.md L6: a received Close queues a task that sets CLOSING.
+    setImmediate(() => {
+      if (this.#readyState === OPEN) this.#readyState = CLOSING;
+    });
+  }
+
+  #onClosed(outcome: CloseOutcome): void {
+    const cause = outcome.cause;
+    // An error event accompanies a failed connection, not a closing-handshake timeout (E14).
+    const fireError = this.#failed || (!outcome.wasClean && cause?.code !== "ERR_WS_CLOSE_TIMEOUT");
+    const record: CloseDetails = {
+      code: outcome.code,
+      reason: outcome.reason,
+      wasClean: outcome.wasClean,
+      initiator: outcome.initiator,
+      ...(cause === undefined ? {} : { cause: describeCause(cause) }),
+      ...(outcome.sentCode === undefined ? {} : { sentCode: outcome.sentCode }),
+    };
+    this.#queueCloseTask(fireError, outcome.code, outcome.reason, outcome.wasClean, record);
+  }
+
+  #onFailed(failure: DialFailure): void {
+    this.#dialing = undefined;
+    const record: CloseDetails = {
+      code: 1006,
+      reason: "",
+      wasClean: false,
+      initiator: this.#failed ? "local" : "remote",
+      cause: {
+        code: failure.code,
+        message: failure.message,
+        ...(failure.response === undefined ? {} : { response: failure.response }),
+        ...(failure.error === undefined ? {} : { error: failure.error }),
+      },
+    };
+    this.#queueCloseTask(true, 1006, "", false, record);
+  }
+
+  /** The close task (WS "the WebSocket connection is closed"; SPEC.md E6): CLOSED, error?, close. */
+  #queueCloseTask(
+    fireError: boolean,
+    code: number,
+    reason: string,
+    wasClean: boolean,
+    record: CloseDetails,
+  ): void {
+    setImmediate(() => {
+      this.#readyState = CLOSED;
+      this.#transport = undefined;
+      this.#queue = [];
+      details.set(this, record);
+      if (fireError) this.dispatchEvent(new Event("error"));
+      this.dispatchEvent(new CloseEvent("close", { wasClean, code, reason }));
+    });
+  }
+}
+
+// The constants are read-only and non-configurable on both the constructor and the prototype
+// (SPEC.md B1); the IDL members are enumerable.
+for (const [name, value] of [
+  ["CONNECTING", CONNECTING],
+  ["OPEN", OPEN],
+  ["CLOSING", CLOSING],
+  ["CLOSED", CLOSED],
+] as const) {
+  const descriptor = { value, writable: false, enumerable: true, configurable: false };
+  Object.defineProperty(WebSocket, name, descriptor);
+  Object.defineProperty(WebSocket.prototype, name, descriptor);
+}
+for (const name of [
+  "url",
+  "readyState",
+  "bufferedAmount",
+  "extensions",
+  "protocol",
+  "binaryType",
+  "send",
+  "close",
+  "onopen",
+  "onmessage",
+  "onerror",
+  "onclose",
+]) {
+  Object.defineProperty(WebSocket.prototype, name, { enumerable: true });
+}
+
+function toProtocolList(value: unknown): string[] {
+  if (value === undefined) return [];
+  if (isIterableObject(value) && typeof value !== "string") return toDOMStringSequence(value);
+  return [toDOMString(value)];
+}
+
+/** SPEC.md A14–A16: each protocol a token, no duplicates (compared ASCII-case-insensitively). */
+function validateProtocols(protocols: readonly string[]): void {
+  const seen = new Set<string>();
+  for (const protocol of protocols) {
+    if (!isToken(protocol)) {
+      throw new DOMException(`The subprotocol '${protocol}' is invalid.`, "SyntaxError");
+    }
+    const folded = protocol.toLowerCase();
+    if (seen.has(folded)) {
+      throw new DOMException(`The subprotocol '${protocol}' is duplicated.`, "SyntaxError");
+    }
+    seen.add(folded);
+  }
+}
+
+const SEPARATORS = new Set('()<>@,;:\\"/[]?={}');
+
+function isToken(text: string): boolean {
+  if (text.length === 0) return false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e || SEPARATORS.has(text[i]!)) return false;
+  }
+  return true;
+}
+
+function toOutgoing(data: unknown): Outgoing {
+  if (data instanceof ArrayBuffer) {
+    checkBufferSource(data);
+    return { kind: "binary", bytes: new Uint8Array(data), size: data.byteLength };
+  }
+  if (ArrayBuffer.isView(data)) {
+    checkBufferSource(data.buffer);
+    return {
+      kind: "binary",
+      bytes: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+      size: data.byteLength,
+    };
+  }
+  if (typeof SharedArrayBuffer !== "undefined" && data instanceof SharedArrayBuffer) {
+    throw new TypeError(
+      "Failed to execute 'send' on 'WebSocket': a SharedArrayBuffer is not allowed.",
+    );
+  }
+  if (data instanceof Blob) return { kind: "binary", bytes: undefined, size: data.size };
+  const bytes = Buffer.from(toUSVString(data), "utf8");
+  return { kind: "text", bytes, size: bytes.length };
+}
+
+/** SPEC.md C4: BufferSource refuses shared and resizable buffers. */
+function checkBufferSource(buffer: ArrayBufferLike): void {
+  if (typeof SharedArrayBuffer !== "undefined" && buffer instanceof SharedArrayBuffer) {
+    throw new TypeError(
+      "Failed to execute 'send' on 'WebSocket': a view over a SharedArrayBuffer is not allowed.",
+    );
+  }
+  if ((buffer as { resizable?: boolean }).resizable === true) {
+    throw new TypeError(
+      "Failed to execute 'send' on 'WebSocket': a resizable ArrayBuffer is not allowed.",
+    );
+  }
+}
+
+function toArrayBuffer(data: Uint8Array): ArrayBuffer {
+  return data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
+}
+
+function describeCause(cause: ProtocolError | AbnormalCause): NonNullable<CloseDetails["cause"]> {
+  const error = "error" in cause ? cause.error : undefined;
+  return error === undefined
+    ? { code: cause.code, message: cause.message }
+    : { code: cause.code, message: cause.message, error };
+}
