@@ -83,6 +83,9 @@ export class Transport {
     if (this.#socket.destroyed) this.#onClose();
   }
 
+  /** How many chunks have arrived from the peer: a cheap activity signal for heartbeats. */
+  receivedChunks = 0;
+
   /** `open`, `closing` or `closed`, as the engine sees it. */
   get phase(): ClosePhase {
     return this.#engine.phase;
@@ -183,6 +186,7 @@ export class Transport {
   // ---- socket events ------------------------------------------------------------------------
 
   readonly #onData = (chunk: Buffer): void => {
+    this.receivedChunks++;
     this.#engine.receive(chunk);
     this.#flush();
   };

@@ -1,0 +1,79 @@
+/**
+ * Conversions shared by the client and server socket classes: what `send()` accepts, and what a
+ * received message becomes for the chosen `binaryType`.
+ *
+ * @module
+ */
+import { toUSVString } from "./webidl-strings.js";
+
+/** A message ready to send: its bytes (or a Blob still to read) and its size for bufferedAmount. */
+export interface Outgoing {
+  readonly kind: "text" | "binary";
+  /** The payload, or `undefined` while a Blob's bytes are being read. */
+  bytes: Uint8Array | undefined;
+  /** The payload size in bytes (UTF-8 length for text; SPEC.md C8). */
+  readonly size: number;
+}
+
+/**
+ * Converts `send()`'s argument: ArrayBuffer and views (their exact bytes) and Blob are binary;
+ * anything else is converted to a USVString and sent as UTF-8 text (SPEC.md C3, C5, C8).
+ * The bytes of a buffer or view are **not** copied.
+ * @throws {TypeError} for a Symbol, a SharedArrayBuffer, a view over one, or a resizable buffer
+ *   (SPEC.md C4)
+ */
+export function toOutgoing(data: unknown, method = "send"): Outgoing {
+  if (data instanceof ArrayBuffer) {
+    checkBufferSource(data, method);
+    return { kind: "binary", bytes: new Uint8Array(data), size: data.byteLength };
+  }
+  if (ArrayBuffer.isView(data)) {
+    checkBufferSource(data.buffer, method);
+    return {
+      kind: "binary",
+      bytes: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+      size: data.byteLength,
+    };
+  }
+  if (typeof SharedArrayBuffer !== "undefined" && data instanceof SharedArrayBuffer) {
+    throw new TypeError(`Failed to execute '${method}': a SharedArrayBuffer is not allowed.`);
+  }
+  if (data instanceof Blob) return { kind: "binary", bytes: undefined, size: data.size };
+  // Buffer.from replaces lone surrogates with U+FFFD, exactly as the USVString conversion does.
+  const bytes = Buffer.from(toUSVString(data), "utf8");
+  return { kind: "text", bytes, size: bytes.length };
+}
+
+function checkBufferSource(buffer: ArrayBufferLike, method: string): void {
+  if (typeof SharedArrayBuffer !== "undefined" && buffer instanceof SharedArrayBuffer) {
+    throw new TypeError(
+      `Failed to execute '${method}': a view over a SharedArrayBuffer is not allowed.`,
+    );
+  }
+  if ((buffer as { resizable?: boolean }).resizable === true) {
+    throw new TypeError(`Failed to execute '${method}': a resizable ArrayBuffer is not allowed.`);
+  }
+}
+
+/** How binary messages are delivered. `nodebuffer` (server only) is a zero-copy `Buffer`. */
+export type BinaryType = "blob" | "arraybuffer" | "nodebuffer";
+
+/** Decodes a text message (already validated as UTF-8; a leading BOM is kept, SPEC.md K11). */
+export function decodeText(data: Uint8Array): string {
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("utf8");
+}
+
+/** Turns a received binary message into what `binaryType` asks for. */
+export function toBinaryData(
+  data: Uint8Array,
+  binaryType: BinaryType,
+): ArrayBuffer | Blob | Buffer {
+  switch (binaryType) {
+    case "arraybuffer":
+      return data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
+    case "blob":
+      return new Blob([data]);
+    case "nodebuffer":
+      return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  }
+}

@@ -1,0 +1,242 @@
+/**
+ * Every option of `WebSocketServer`, its default, and its validation, in one place.
+ *
+ * @module
+ */
+import type { IncomingMessage, Server as HttpServer } from "node:http";
+import type { Server as HttpsServer } from "node:https";
+import { ENGINE_DEFAULTS } from "../protocol/engine.js";
+import type { BinaryType } from "../facade/message-data.js";
+
+/** What an `authenticate` hook may answer. */
+export type AuthenticationResult =
+  | boolean
+  | undefined
+  | void
+  | {
+      /** Refuse with this HTTP status (e.g. 401, 403, 429). */
+      readonly status: number;
+      readonly headers?: Readonly<Record<string, string>>;
+      readonly body?: string;
+    };
+
+/** What the handshake hooks learn about a request. */
+export interface UpgradeInfo {
+  /** The subprotocols the client offered, in its order. */
+  readonly protocols: readonly string[];
+  /** The `Origin` header, when the client sent one (browsers always do). */
+  readonly origin: string | undefined;
+}
+
+/** Ping idle peers and drop those that stop answering. */
+export interface HeartbeatOptions {
+  /** Ping a connection that has received nothing for this long (default 30 000 ms). */
+  readonly intervalMs: number;
+  /** Drop it if nothing arrives within this long after the ping (default 10 000 ms). */
+  readonly timeoutMs: number;
+}
+
+/** Options of `new WebSocketServer(options)`. */
+export interface WebSocketServerOptions {
+  /** Standalone mode: listen on this port (0 for any free port). */
+  readonly port?: number;
+  /** Standalone mode: the address to listen on (default: all interfaces, as `http.Server`). */
+  readonly host?: string;
+  /** Attached mode: share this HTTP(S) server's port with its ordinary routes. */
+  readonly server?: HttpServer | HttpsServer;
+  /** Neither: connections come only through `handleUpgrade()`. */
+  readonly noServer?: boolean;
+  /** Accept upgrades only for this path (e.g. "/ws"); others get 404 (or go to another server). */
+  readonly path?: string;
+  /** The largest message accepted (default 1 MiB); over it the connection fails with 1009. */
+  readonly maxMessageBytes?: number;
+  /** The most frames one message may have (default 16 384). */
+  readonly maxFragments?: number;
+  /** How long to wait for the client's Close after sending ours (default 10 000 ms). */
+  readonly closeTimeoutMs?: number;
+  /** How long a client may take from the upgrade request to the 101 (default 10 000 ms). */
+  readonly handshakeTimeoutMs?: number;
+  /** Refuse new connections with 503 beyond this many (default 10 000). */
+  readonly maxConnections?: number;
+  /** Standalone mode: the largest request head accepted (default 16 KiB; 431 beyond). */
+  readonly maxHeaderBytes?: number;
+  /** Accept only these `Origin`s (403 otherwise), or decide with a function (SPEC.md P4). */
+  readonly origins?:
+    readonly string[] | ((origin: string | undefined, request: IncomingMessage) => boolean);
+  /** Decide, possibly asynchronously, whether to accept; refuse with any status (default: accept). */
+  readonly authenticate?: (
+    request: IncomingMessage,
+    info: UpgradeInfo,
+  ) => AuthenticationResult | Promise<AuthenticationResult>;
+  /**
+   * Choose the subprotocol from the client's offer; return `undefined` to choose none. Default:
+   * the first offered that is in `protocols` when that is given, otherwise the client's first.
+   */
+  readonly handleProtocols?: (
+    protocols: readonly string[],
+    request: IncomingMessage,
+  ) => string | undefined;
+  /** The subprotocols this server speaks (used by the default `handleProtocols`). */
+  readonly protocols?: readonly string[];
+  /** Heartbeat settings, or `false` to turn it off (default on: 30 s interval, 10 s timeout). */
+  readonly heartbeat?: HeartbeatOptions | false;
+  /** `broadcast()` skips a connection with more than this many bytes unsent (default 4 MiB). */
+  readonly maxBufferedBytes?: number;
+  /** The initial `binaryType` of each connection (default "arraybuffer"). */
+  readonly binaryType?: BinaryType;
+}
+
+/** The defaults, exported so that documentation and tests read them from one place. */
+export const SERVER_DEFAULTS = {
+  maxMessageBytes: ENGINE_DEFAULTS.serverMaxMessageBytes,
+  maxFragments: ENGINE_DEFAULTS.maxFragments,
+  closeTimeoutMs: ENGINE_DEFAULTS.closeTimeoutMs,
+  handshakeTimeoutMs: 10_000,
+  maxConnections: 10_000,
+  maxHeaderBytes: 16 * 1024,
+  heartbeat: { intervalMs: 30_000, timeoutMs: 10_000 },
+  maxBufferedBytes: 4 * 1024 * 1024,
+  binaryType: "arraybuffer",
+  shutdownCode: 1001,
+  shutdownTimeoutMs: 5_000,
+} as const;
+
+/** The options with every default applied. */
+export interface ResolvedServerOptions {
+  readonly mode: "standalone" | "attached" | "noServer";
+  readonly port: number | undefined;
+  readonly host: string | undefined;
+  readonly server: HttpServer | HttpsServer | undefined;
+  readonly path: string | undefined;
+  readonly maxMessageBytes: number;
+  readonly maxFragments: number;
+  readonly closeTimeoutMs: number;
+  readonly handshakeTimeoutMs: number;
+  readonly maxConnections: number;
+  readonly maxHeaderBytes: number;
+  readonly origins: WebSocketServerOptions["origins"];
+  readonly authenticate: WebSocketServerOptions["authenticate"];
+  readonly handleProtocols: NonNullable<WebSocketServerOptions["handleProtocols"]>;
+  readonly heartbeat: HeartbeatOptions | false;
+  readonly maxBufferedBytes: number;
+  readonly binaryType: BinaryType;
+}
+
+function invalid(message: string): TypeError {
+  return Object.assign(new TypeError(message), { code: "ERR_WS_INVALID_OPTION" });
+}
+
+function positive(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !(value > 0))
+    throw invalid(`${name} must be a positive number, got ${String(value)}`);
+  return value;
+}
+
+/**
+ * Applies defaults and checks every option.
+ * @throws {TypeError} ERR_WS_INVALID_OPTION for a missing mode, conflicting modes or a bad value
+ */
+export function resolveServerOptions(options: WebSocketServerOptions): ResolvedServerOptions {
+  if (options === null || typeof options !== "object")
+    throw invalid("WebSocketServer needs an options object");
+  const modes = [
+    options.port !== undefined,
+    options.server !== undefined,
+    options.noServer === true,
+  ].filter(Boolean);
+  if (modes.length !== 1) {
+    throw invalid(
+      "give exactly one of `port` (standalone), `server` (attached) or `noServer: true` (handleUpgrade only)",
+    );
+  }
+  if (
+    options.port !== undefined &&
+    !(Number.isInteger(options.port) && options.port >= 0 && options.port <= 65535)
+  ) {
+    throw invalid(`port must be an integer 0–65535, got ${String(options.port)}`);
+  }
+  if (
+    options.path !== undefined &&
+    (typeof options.path !== "string" || !options.path.startsWith("/"))
+  ) {
+    throw invalid(`path must start with "/", got ${String(options.path)}`);
+  }
+  let heartbeat: HeartbeatOptions | false = SERVER_DEFAULTS.heartbeat;
+  if (options.heartbeat === false) heartbeat = false;
+  else if (options.heartbeat !== undefined) {
+    heartbeat = {
+      intervalMs: positive(
+        "heartbeat.intervalMs",
+        options.heartbeat.intervalMs,
+        SERVER_DEFAULTS.heartbeat.intervalMs,
+      ),
+      timeoutMs: positive(
+        "heartbeat.timeoutMs",
+        options.heartbeat.timeoutMs,
+        SERVER_DEFAULTS.heartbeat.timeoutMs,
+      ),
+    };
+  }
+  const binaryType = options.binaryType ?? SERVER_DEFAULTS.binaryType;
+  if (binaryType !== "arraybuffer" && binaryType !== "blob" && binaryType !== "nodebuffer") {
+    throw invalid(
+      `binaryType must be "arraybuffer", "blob" or "nodebuffer", got ${String(binaryType)}`,
+    );
+  }
+  const supported = options.protocols;
+  const handleProtocols =
+    options.handleProtocols ??
+    ((offered: readonly string[]): string | undefined =>
+      supported === undefined
+        ? offered[0]
+        : offered.find((protocol) => supported.includes(protocol)));
+  return {
+    mode:
+      options.server !== undefined
+        ? "attached"
+        : options.noServer === true
+          ? "noServer"
+          : "standalone",
+    port: options.port,
+    host: options.host,
+    server: options.server,
+    path: options.path,
+    maxMessageBytes: positive(
+      "maxMessageBytes",
+      options.maxMessageBytes,
+      SERVER_DEFAULTS.maxMessageBytes,
+    ),
+    maxFragments: positive("maxFragments", options.maxFragments, SERVER_DEFAULTS.maxFragments),
+    closeTimeoutMs: positive(
+      "closeTimeoutMs",
+      options.closeTimeoutMs,
+      SERVER_DEFAULTS.closeTimeoutMs,
+    ),
+    handshakeTimeoutMs: positive(
+      "handshakeTimeoutMs",
+      options.handshakeTimeoutMs,
+      SERVER_DEFAULTS.handshakeTimeoutMs,
+    ),
+    maxConnections: positive(
+      "maxConnections",
+      options.maxConnections,
+      SERVER_DEFAULTS.maxConnections,
+    ),
+    maxHeaderBytes: positive(
+      "maxHeaderBytes",
+      options.maxHeaderBytes,
+      SERVER_DEFAULTS.maxHeaderBytes,
+    ),
+    origins: options.origins,
+    authenticate: options.authenticate,
+    handleProtocols,
+    heartbeat,
+    maxBufferedBytes: positive(
+      "maxBufferedBytes",
+      options.maxBufferedBytes,
+      SERVER_DEFAULTS.maxBufferedBytes,
+    ),
+    binaryType,
+  };
+}

@@ -1,0 +1,413 @@
+/**
+ * A server-side WebSocket connection with the same WHATWG-style surface as the client (`send`,
+ * `close`, `readyState`, `bufferedAmount`, `protocol`, `extensions`, `binaryType`, events and
+ * `on*` handlers) plus what servers need: `ping()`, `ping`/`pong` events, a `closed` promise,
+ * `destroy()`, the remote address, and a way to await draining.
+ *
+ * @module
+ */
+import { MAX_CLOSE_REASON_BYTES, isWireCloseCode } from "../protocol/close-codes.js";
+import type { CloseInitiator, CloseOutcome } from "../protocol/close-state.js";
+import type { AbnormalCause, ProtocolError } from "../protocol/errors.js";
+import type { Transport } from "../node/transport.js";
+import { defineEventHandlerAttributes } from "../facade/event-handlers.js";
+import {
+  decodeText,
+  toBinaryData,
+  toOutgoing,
+  type BinaryType,
+  type Outgoing,
+} from "../facade/message-data.js";
+import { toDOMString, toUSVString } from "../facade/webidl-strings.js";
+import { ServerCloseEvent } from "./server-events.js";
+
+/** How a server connection ended: the value of {@link ServerWebSocket.closed}. */
+export interface ServerCloseInfo {
+  /** The client's close code (1005 when its Close had none), or 1006 when none arrived. */
+  readonly code: number;
+  readonly reason: string;
+  /** True only when both Close frames were exchanged before TCP ended. */
+  readonly wasClean: boolean;
+  /** Who started the close. */
+  readonly initiator: CloseInitiator;
+  /** Why the close was abnormal: a stable `code` (`ERR_WS_*`) and a message. */
+  readonly cause?: { readonly code: string; readonly message: string; readonly error?: unknown };
+  /** The code this server sent in its Close frame, if any. */
+  readonly sentCode?: number;
+}
+
+const CONNECTING = 0;
+const OPEN = 1;
+const CLOSING = 2;
+const CLOSED = 3;
+
+/** Lets only the server construct sockets. */
+const constructionKey = Symbol("ServerWebSocket");
+
+/** Internal wiring between a socket and its server. */
+export interface ServerSocketInit {
+  readonly url: string;
+  readonly protocol: string;
+  readonly extensions: string;
+  readonly remoteAddress: string | undefined;
+  readonly remotePort: number | undefined;
+  readonly remoteFamily: string | undefined;
+  readonly binaryType: BinaryType;
+}
+
+/**
+ * One accepted WebSocket connection. Created by `WebSocketServer`; listen for `message`,
+ * `close`, `ping`, `pong` and `drain`.
+ */
+export class ServerWebSocket extends EventTarget {
+  static readonly CONNECTING = CONNECTING;
+  static readonly OPEN = OPEN;
+  static readonly CLOSING = CLOSING;
+  static readonly CLOSED = CLOSED;
+  declare readonly CONNECTING: 0;
+  declare readonly OPEN: 1;
+  declare readonly CLOSING: 2;
+  declare readonly CLOSED: 3;
+  declare onopen: ((event: Event) => unknown) | object | null;
+  declare onmessage: ((event: MessageEvent) => unknown) | object | null;
+  declare onerror: ((event: Event) => unknown) | object | null;
+  declare onclose: ((event: ServerCloseEvent) => unknown) | object | null;
+  declare onping: ((event: MessageEvent) => unknown) | object | null;
+  declare onpong: ((event: MessageEvent) => unknown) | object | null;
+  declare ondrain: ((event: Event) => unknown) | object | null;
+
+  /** Resolves, never rejects, once the connection is over. */
+  readonly closed: Promise<ServerCloseInfo>;
+
+  readonly #init: ServerSocketInit;
+  #transport: Transport | undefined;
+  #readyState: number = OPEN;
+  #bufferedAmount = 0;
+  #binaryType: BinaryType;
+  #queue: Outgoing[] = [];
+  #pendingClose: { code: number | undefined; reason: Uint8Array } | undefined;
+  #resolveClosed!: (info: ServerCloseInfo) => void;
+  #overrideCause: { code: string; message: string } | undefined;
+  #drainWaiters: (() => void)[] = [];
+  #closeInfo: ServerCloseInfo | undefined;
+
+  /** @internal Use `WebSocketServer`; sockets cannot be constructed directly. */
+  constructor(key: symbol, init: ServerSocketInit) {
+    if (key !== constructionKey)
+      throw new TypeError("Illegal constructor: ServerWebSocket is created by WebSocketServer");
+    super();
+    this.#init = init;
+    this.#binaryType = init.binaryType;
+    this.closed = new Promise((resolve) => {
+      this.#resolveClosed = resolve;
+    });
+  }
+
+  /** @internal */
+  static create(init: ServerSocketInit): ServerWebSocket {
+    return new ServerWebSocket(constructionKey, init);
+  }
+
+  /** @internal Connects the socket to its transport (before the head bytes are fed). */
+  attach(transport: Transport): void {
+    this.#transport = transport;
+  }
+
+  /** The request URL (path and query) the client connected to. */
+  get url(): string {
+    return this.#init.url;
+  }
+
+  /** OPEN (1), CLOSING (2) or CLOSED (3); a server socket is never CONNECTING. */
+  get readyState(): number {
+    return this.#readyState;
+  }
+
+  /** Payload bytes passed to `send()` and not yet handed to the operating system. */
+  get bufferedAmount(): number {
+    return this.#bufferedAmount;
+  }
+
+  /** The subprotocol the server selected ("" when none). */
+  get protocol(): string {
+    return this.#init.protocol;
+  }
+
+  /** The `Sec-WebSocket-Extensions` value the server answered with ("" when none). */
+  get extensions(): string {
+    return this.#init.extensions;
+  }
+
+  /** "arraybuffer" (the server default), "blob", or "nodebuffer" (a zero-copy `Buffer`). */
+  get binaryType(): BinaryType {
+    return this.#binaryType;
+  }
+
+  set binaryType(value: string) {
+    const text = toDOMString(value);
+    if (text === "blob" || text === "arraybuffer" || text === "nodebuffer") this.#binaryType = text;
+  }
+
+  /** The client's IP address. */
+  get remoteAddress(): string | undefined {
+    return this.#init.remoteAddress;
+  }
+
+  /** The client's port. */
+  get remotePort(): number | undefined {
+    return this.#init.remotePort;
+  }
+
+  /** "IPv4" or "IPv6". */
+  get remoteFamily(): string | undefined {
+    return this.#init.remoteFamily;
+  }
+
+  /**
+   * Sends a message: a string as text; an ArrayBuffer, a view or a Blob as binary. Messages
+   * leave in call order (a Blob is never overtaken). After `close()` nothing is sent (the size
+   * still counts in `bufferedAmount`, as on the client).
+   * @throws {TypeError} when `data` is missing, a Symbol, or shared/resizable memory
+   */
+  send(data: string | ArrayBufferLike | ArrayBufferView | Blob): void {
+    if (arguments.length === 0) throw new TypeError("send() requires 1 argument");
+    const outgoing = toOutgoing(data);
+    this.#bufferedAmount += outgoing.size;
+    if (this.#readyState !== OPEN || this.#pendingClose !== undefined) return;
+    if (this.#queue.length === 0 && outgoing.bytes !== undefined) {
+      // The server does not mask, so the engine writes the payload as given: copy it, the caller
+      // may reuse its buffer (SPEC.md C10). Text was freshly encoded and needs no copy.
+      const bytes = outgoing.kind === "binary" ? outgoing.bytes.slice() : outgoing.bytes;
+      this.#transmit(outgoing.kind, bytes, outgoing.size);
+      return;
+    }
+    if (outgoing.bytes !== undefined && outgoing.kind === "binary")
+      outgoing.bytes = outgoing.bytes.slice();
+    this.#queue.push(outgoing);
+    if (outgoing.bytes === undefined) {
+      (data as Blob).arrayBuffer().then(
+        (buffer) => {
+          outgoing.bytes = new Uint8Array(buffer);
+          this.#drainQueue();
+        },
+        () => {
+          outgoing.bytes = new Uint8Array(0);
+          this.#drainQueue();
+        },
+      );
+    }
+  }
+
+  /**
+   * @internal Sends bytes that several connections share (a broadcast): they must never change.
+   */
+  sendShared(kind: "text" | "binary", bytes: Uint8Array, size: number): void {
+    this.#bufferedAmount += size;
+    if (this.#readyState !== OPEN || this.#pendingClose !== undefined) return;
+    if (this.#queue.length === 0) this.#transmit(kind, bytes, size);
+    else this.#queue.push({ kind, bytes, size });
+  }
+
+  /**
+   * Sends a Ping; a `pong` event follows when the client answers.
+   * @throws {RangeError} for a payload over 125 bytes
+   * @returns false when the connection is no longer open
+   */
+  ping(data?: string | ArrayBufferLike | ArrayBufferView): boolean {
+    const transport = this.#transport;
+    const payload =
+      data === undefined ? undefined : (toOutgoing(data, "ping").bytes as Uint8Array).slice();
+    if (transport === undefined || this.#readyState !== OPEN) return false;
+    return transport.ping(payload);
+  }
+
+  /**
+   * Starts the closing handshake. Any code valid on the wire may be used: 1000–1003,
+   * 1007–1014 and 3000–4999 (SPEC.md M2); without a code the Close frame has no body.
+   * Messages sent before are delivered first. Does nothing once closing.
+   *
+   * @throws {DOMException} InvalidAccessError for a code not valid on the wire (1005, 1006 and
+   *   1015 above all); SyntaxError for a reason over 123 UTF-8 bytes
+   */
+  close(...args: [code?: number, reason?: string]): void {
+    const code = args[0] === undefined ? undefined : Number(args[0]);
+    const reason = args[1] === undefined ? "" : toUSVString(args[1]);
+    if (code !== undefined && !(Number.isInteger(code) && isWireCloseCode(code))) {
+      throw new DOMException(
+        `The close code ${String(args[0])} may not be sent: use 1000–1003, 1007–1014 or 3000–4999.`,
+        "InvalidAccessError",
+      );
+    }
+    const reasonBytes = Buffer.from(reason, "utf8");
+    if (reasonBytes.length > MAX_CLOSE_REASON_BYTES) {
+      throw new DOMException(
+        `The close reason must not be longer than ${MAX_CLOSE_REASON_BYTES} UTF-8 bytes (got ${reasonBytes.length}).`,
+        "SyntaxError",
+      );
+    }
+    if (this.#readyState !== OPEN) return;
+    this.#readyState = CLOSING;
+    this.#pendingClose = {
+      code: code ?? (reasonBytes.length > 0 ? 1000 : undefined),
+      reason: reasonBytes,
+    };
+    this.#drainQueue();
+  }
+
+  /** Drops the TCP connection at once, without a closing handshake (reported as 1006). */
+  destroy(): void {
+    this.#transport?.destroy();
+  }
+
+  /** Resolves once `bufferedAmount` is 0 (at once if it already is, or once closed). */
+  drained(): Promise<void> {
+    if (this.#bufferedAmount === 0 || this.#readyState === CLOSED) return Promise.resolve();
+    return new Promise((resolve) => this.#drainWaiters.push(resolve));
+  }
+
+  get [Symbol.toStringTag](): string {
+    return "ServerWebSocket";
+  }
+
+  // ---- wiring (internal) ---------------------------------------------------------------------
+
+  /** @internal The heartbeat or the server decided to drop this connection, for this reason. */
+  destroyWithCause(code: string, message: string): void {
+    this.#overrideCause ??= { code, message };
+    this.destroy();
+  }
+
+  /** @internal */
+  get transport(): Transport | undefined {
+    return this.#transport;
+  }
+
+  /** @internal */
+  get closeInfo(): ServerCloseInfo | undefined {
+    return this.#closeInfo;
+  }
+
+  /** @internal */
+  handleMessage(binary: boolean, data: Uint8Array): void {
+    if (this.#readyState !== OPEN) return;
+    const payload = binary ? toBinaryData(data, this.#binaryType) : decodeText(data);
+    this.dispatchEvent(new MessageEvent("message", { data: payload }));
+  }
+
+  /** @internal */
+  handlePing(data: Uint8Array): void {
+    this.dispatchEvent(
+      new MessageEvent("ping", {
+        data: Buffer.from(data.buffer, data.byteOffset, data.byteLength),
+      }),
+    );
+  }
+
+  /** @internal */
+  handlePong(data: Uint8Array): void {
+    this.dispatchEvent(
+      new MessageEvent("pong", {
+        data: Buffer.from(data.buffer, data.byteOffset, data.byteLength),
+      }),
+    );
+  }
+
+  /** @internal The client started the closing handshake. */
+  handleClosing(initiator: CloseInitiator): void {
+    if (initiator === "remote" && this.#readyState === OPEN) {
+      this.#readyState = CLOSING;
+      this.#queue = [];
+    }
+  }
+
+  /** @internal */
+  handleDrain(): void {
+    this.#settleDrain();
+    if (this.#readyState === OPEN) this.dispatchEvent(new Event("drain"));
+  }
+
+  /** @internal The connection is over: settle `closed`, then fire `close` from a task. */
+  handleClosed(outcome: CloseOutcome): ServerCloseInfo {
+    const cause = describeCause(outcome, this.#overrideCause);
+    const info: ServerCloseInfo = {
+      code: outcome.code,
+      reason: outcome.reason,
+      wasClean: outcome.wasClean,
+      initiator: outcome.initiator,
+      ...(cause === undefined ? {} : { cause }),
+      ...(outcome.sentCode === undefined ? {} : { sentCode: outcome.sentCode }),
+    };
+    this.#closeInfo = info;
+    this.#queue = [];
+    this.#pendingClose = undefined;
+    this.#resolveClosed(info);
+    setImmediate(() => {
+      this.#readyState = CLOSED;
+      this.#transport = undefined;
+      this.#settleDrain();
+      this.dispatchEvent(new ServerCloseEvent("close", info));
+    });
+    return info;
+  }
+
+  #transmit(kind: "text" | "binary", bytes: Uint8Array, size: number): void {
+    this.#transport!.send(kind, bytes, (written) => {
+      if (!written) return;
+      this.#bufferedAmount -= size;
+      if (this.#bufferedAmount === 0) this.#settleDrain();
+    });
+  }
+
+  #drainQueue(): void {
+    if (this.#transport === undefined) return;
+    while (this.#queue.length > 0) {
+      const head = this.#queue[0]!;
+      if (head.bytes === undefined) return;
+      this.#queue.shift();
+      this.#transmit(head.kind, head.bytes, head.size);
+    }
+    const pending = this.#pendingClose;
+    if (pending !== undefined) {
+      this.#pendingClose = undefined;
+      this.#transport.close(pending.code, pending.reason);
+    }
+  }
+
+  #settleDrain(): void {
+    for (const resolve of this.#drainWaiters.splice(0)) resolve();
+  }
+}
+
+defineEventHandlerAttributes(ServerWebSocket.prototype, [
+  "open",
+  "message",
+  "error",
+  "close",
+  "ping",
+  "pong",
+  "drain",
+]);
+for (const [name, value] of [
+  ["CONNECTING", CONNECTING],
+  ["OPEN", OPEN],
+  ["CLOSING", CLOSING],
+  ["CLOSED", CLOSED],
+] as const) {
+  const descriptor = { value, writable: false, enumerable: true, configurable: false };
+  Object.defineProperty(ServerWebSocket, name, descriptor);
+  Object.defineProperty(ServerWebSocket.prototype, name, descriptor);
+}
+
+function describeCause(
+  outcome: CloseOutcome,
+  override: { code: string; message: string } | undefined,
+): ServerCloseInfo["cause"] {
+  const cause: ProtocolError | AbnormalCause | undefined = outcome.cause;
+  if (override !== undefined && (cause === undefined || cause.code === "ERR_WS_DESTROYED"))
+    return override;
+  if (cause === undefined) return undefined;
+  const error = "error" in cause ? cause.error : undefined;
+  return error === undefined
+    ? { code: cause.code, message: cause.message }
+    : { code: cause.code, message: cause.message, error };
+}

@@ -1,0 +1,516 @@
+/**
+ * `WebSocketServer`: accepts WebSocket connections standalone (its own `http.Server`), attached
+ * to an existing HTTP(S) server (routed by `path`), or through `handleUpgrade()` for Express,
+ * Fastify and friends; detects dead peers with a heartbeat; shuts down gracefully.
+ *
+ * @module
+ */
+import { EventEmitter } from "node:events";
+import { createServer, type IncomingMessage, type Server as HttpServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
+import { acceptUpgrade, checkUpgradeRequest, rejectUpgrade } from "../node/upgrade.js";
+import { toOutgoing } from "../facade/message-data.js";
+import {
+  resolveServerOptions,
+  SERVER_DEFAULTS,
+  type ResolvedServerOptions,
+  type WebSocketServerOptions,
+} from "./options.js";
+import { ServerWebSocket, type ServerCloseInfo } from "./server-socket.js";
+
+/** The result of a graceful shutdown. */
+export interface ShutdownResult {
+  /** Connections whose closing handshake completed. */
+  readonly clean: number;
+  /** Connections that ended otherwise: destroyed at the deadline, or closed abnormally. */
+  readonly forced: number;
+}
+
+/** Options of {@link WebSocketServer.close}. */
+export interface ShutdownOptions {
+  /** The close code sent to every client (default 1001 Going Away). */
+  readonly code?: number;
+  readonly reason?: string;
+  /** How long to wait for clients to complete the closing handshake (default 5 000 ms). */
+  readonly timeoutMs?: number;
+}
+
+/** The result of {@link WebSocketServer.broadcast}. */
+export interface BroadcastResult {
+  readonly sent: number;
+  /** Connections skipped because their unsent data was over `maxBufferedBytes`. */
+  readonly skipped: number;
+}
+
+/** Events of a {@link WebSocketServer}. */
+export interface WebSocketServerEvents {
+  connection: [socket: ServerWebSocket, request: IncomingMessage];
+  listening: [address: AddressInfo];
+  /** Listening failed (e.g. the port is in use). Only emitted when someone listens for it. */
+  error: [error: Error];
+  close: [];
+}
+
+/** Routes upgrades on one shared HTTP server to the attached WebSocket servers by path. */
+interface UpgradeRouter {
+  readonly servers: Set<WebSocketServer>;
+  readonly listener: (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
+}
+const routers = new WeakMap<HttpServer, UpgradeRouter>();
+
+/**
+ * A WebSocket server.
+ *
+ * ```ts
+ * const server = new WebSocketServer({ port: 8080, host: "127.0.0.1" });
+ * server.on("connection", (socket, request) => {
+ *   socket.addEventListener("message", (e) => socket.send(e.data));
+ *   socket.onclose = (e) => console.log(e.code, e.reason, e.wasClean);
+ * });
+ * ```
+ */
+export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
+  readonly #options: ResolvedServerOptions;
+  readonly #httpServer: HttpServer | undefined;
+  readonly #clients = new Set<ServerWebSocket>();
+  readonly #handshakes = new Set<Duplex>();
+  #ready: Promise<AddressInfo> | undefined;
+  #listenError: Error | undefined;
+  #shuttingDown: Promise<ShutdownResult> | undefined;
+  #heartbeatTimer: NodeJS.Timeout | undefined;
+  readonly #heartbeat = new WeakMap<
+    ServerWebSocket,
+    { seen: number; idleSince: number; pingedAt: number | undefined }
+  >();
+
+  /**
+   * @throws {TypeError} ERR_WS_INVALID_OPTION for missing or conflicting modes and bad values
+   */
+  constructor(options: WebSocketServerOptions) {
+    super();
+    this.#options = resolveServerOptions(options);
+    const { mode } = this.#options;
+    if (mode === "standalone") {
+      const server = createServer(
+        { maxHeaderSize: this.#options.maxHeaderBytes },
+        (_request, response) => {
+          const body = "426 Upgrade Required: this is a WebSocket endpoint\n";
+          response.writeHead(426, {
+            "Content-Type": "text/plain; charset=utf-8",
+            Upgrade: "websocket",
+            Connection: "Upgrade",
+          });
+          response.end(body);
+        },
+      );
+      // A slow-loris request head is dropped at the handshake timeout.
+      server.headersTimeout = this.#options.handshakeTimeoutMs;
+      server.requestTimeout = this.#options.handshakeTimeoutMs;
+      server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+        void this.#handle(request, socket, head, true);
+      });
+      server.on("clientError", (_error, socket: Duplex) => {
+        rejectUpgrade(socket, 400);
+      });
+      this.#httpServer = server;
+      this.#ready = new Promise<AddressInfo>((resolve, reject) => {
+        server.once("listening", () => {
+          const address = server.address() as AddressInfo;
+          resolve(address);
+          this.emit("listening", address);
+        });
+        server.once("error", (error) => {
+          this.#listenError = error;
+          reject(error);
+          if (this.listenerCount("error") > 0) this.emit("error", error);
+          else
+            process.emitWarning(`WebSocketServer could not listen: ${error.message}`, {
+              code: "ERR_WS_LISTEN",
+            });
+        });
+      });
+      // Only a caller of ready() observes the rejection; never an unhandled one.
+      this.#ready.catch(() => {});
+      server.listen(this.#options.port, this.#options.host);
+    } else if (mode === "attached") {
+      this.#attach(this.#options.server as HttpServer);
+    }
+    if (this.#options.heartbeat !== false) this.#startHeartbeat(this.#options.heartbeat);
+  }
+
+  /**
+   * Resolves with the bound address once a standalone server listens (rejects if listening
+   * failed). For an attached server, the address of the HTTP server once it listens.
+   */
+  ready(): Promise<AddressInfo> {
+    if (this.#ready !== undefined) return this.#ready;
+    const server = this.#options.server;
+    if (server === undefined)
+      return Promise.reject(new Error("a noServer WebSocketServer does not listen"));
+    if (server.listening) return Promise.resolve(server.address() as AddressInfo);
+    return new Promise((resolve) =>
+      server.once("listening", () => resolve(server.address() as AddressInfo)),
+    );
+  }
+
+  /** The bound address of the underlying HTTP server, or `null` before it listens. */
+  address(): AddressInfo | null {
+    const server = this.#httpServer ?? this.#options.server;
+    const address = server?.address();
+    return address !== null && typeof address === "object" ? address : null;
+  }
+
+  /** The open connections. */
+  get clients(): ReadonlySet<ServerWebSocket> {
+    return this.#clients;
+  }
+
+  /**
+   * Runs the opening handshake on a request taken from an HTTP server's `'upgrade'` event (for
+   * frameworks that own the server). Resolves with the socket, also emitted as `connection`, or
+   * with `undefined` when the request was refused (the HTTP answer has been sent). Never rejects.
+   */
+  handleUpgrade(
+    request: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+  ): Promise<ServerWebSocket | undefined> {
+    return this.#handle(request, socket, head, false);
+  }
+
+  /**
+   * Sends one message to every open connection, encoding it once; connections whose unsent
+   * data is over `maxBufferedBytes` are skipped instead of growing memory without bound.
+   */
+  broadcast(
+    data: string | ArrayBufferLike | ArrayBufferView,
+    options: { except?: ServerWebSocket | Iterable<ServerWebSocket> } = {},
+  ): BroadcastResult {
+    const outgoing = toOutgoing(data, "broadcast");
+    if (outgoing.bytes === undefined) throw new TypeError("broadcast() does not take a Blob");
+    const bytes = outgoing.kind === "binary" ? outgoing.bytes.slice() : outgoing.bytes;
+    const except = new Set<ServerWebSocket>(
+      options.except === undefined
+        ? []
+        : options.except instanceof ServerWebSocket
+          ? [options.except]
+          : options.except,
+    );
+    let sent = 0;
+    let skipped = 0;
+    for (const client of this.#clients) {
+      if (except.has(client) || client.readyState !== ServerWebSocket.OPEN) continue;
+      if (client.bufferedAmount > this.#options.maxBufferedBytes) {
+        skipped++;
+        continue;
+      }
+      client.sendShared(outgoing.kind, bytes, outgoing.size);
+      sent++;
+    }
+    return { sent, skipped };
+  }
+
+  /**
+   * Shuts down gracefully: stops accepting, starts the closing handshake on every connection
+   * (1001 by default), waits for them up to `timeoutMs`, destroys the stragglers, and resolves
+   * with how many closed cleanly and how many were forced. An attached HTTP server is left to
+   * its owner; a standalone one is closed. Calling it again returns the same promise.
+   */
+  close(options: ShutdownOptions = {}): Promise<ShutdownResult> {
+    this.#shuttingDown ??= this.#shutdown(options);
+    return this.#shuttingDown;
+  }
+
+  async #shutdown(options: ShutdownOptions): Promise<ShutdownResult> {
+    const code = options.code ?? SERVER_DEFAULTS.shutdownCode;
+    const reason = options.reason ?? "";
+    const timeoutMs = options.timeoutMs ?? SERVER_DEFAULTS.shutdownTimeoutMs;
+    this.#stopHeartbeat();
+    this.#detach();
+    const listening = this.#httpServer?.listening === true;
+    const httpClosed =
+      this.#httpServer === undefined || !listening
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => this.#httpServer!.close(() => resolve()));
+    for (const socket of this.#handshakes)
+      rejectUpgrade(socket, 503, { body: "the server is shutting down" });
+    const clients = [...this.#clients];
+    for (const client of clients) {
+      try {
+        client.close(code, reason);
+      } catch (error) {
+        // An invalid shutdown code is the caller's mistake: report it rather than hang.
+        throw Object.assign(error as Error, { code: "ERR_WS_INVALID_CLOSE_CODE" });
+      }
+    }
+    const all = Promise.all(clients.map((client) => client.closed));
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    await Promise.race([all, deadline]);
+    clearTimeout(timer);
+    for (const client of clients) {
+      if (client.closeInfo === undefined)
+        client.destroyWithCause(
+          "ERR_WS_SHUTDOWN_TIMEOUT",
+          "the client did not complete the closing handshake before the shutdown deadline",
+        );
+    }
+    const outcomes: ServerCloseInfo[] = await all;
+    this.#httpServer?.closeAllConnections();
+    await httpClosed;
+    this.emit("close");
+    const clean = outcomes.filter((outcome) => outcome.wasClean).length;
+    return { clean, forced: outcomes.length - clean };
+  }
+
+  // ---- accepting --------------------------------------------------------------------------
+
+  #attach(server: HttpServer): void {
+    let router = routers.get(server);
+    if (router === undefined) {
+      const servers = new Set<WebSocketServer>();
+      const listener = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+        const path = pathOf(request);
+        for (const candidate of servers) {
+          if (candidate.#options.path === undefined || candidate.#options.path === path) {
+            void candidate.#handle(request, socket, head, false);
+            return;
+          }
+        }
+        // Nobody here wants it; answer 404 unless someone else listens for upgrades too.
+        if (server.listenerCount("upgrade") === 1) rejectUpgrade(socket, 404);
+      };
+      router = { servers, listener };
+      routers.set(server, router);
+      server.on("upgrade", listener);
+    }
+    router.servers.add(this);
+  }
+
+  #detach(): void {
+    const server = this.#options.server as HttpServer | undefined;
+    if (server === undefined) return;
+    const router = routers.get(server);
+    if (router === undefined) return;
+    router.servers.delete(this);
+    if (router.servers.size === 0) {
+      server.off("upgrade", router.listener);
+      routers.delete(server);
+    }
+  }
+
+  async #handle(
+    request: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    checkPath: boolean,
+  ): Promise<ServerWebSocket | undefined> {
+    // From here on no socket error may reach the process as an unhandled 'error'.
+    socket.on("error", noop);
+    const options = this.#options;
+    if (this.#shuttingDown !== undefined) {
+      rejectUpgrade(socket, 503, { body: "the server is shutting down" });
+      return undefined;
+    }
+    if (checkPath && options.path !== undefined && pathOf(request) !== options.path) {
+      rejectUpgrade(socket, 404);
+      return undefined;
+    }
+    if (this.#clients.size + this.#handshakes.size >= options.maxConnections) {
+      rejectUpgrade(socket, 503, { body: "too many connections", headers: [["Retry-After", "5"]] });
+      return undefined;
+    }
+    const validation = checkUpgradeRequest(request);
+    if (!validation.ok) {
+      rejectUpgrade(socket, validation.status, {
+        headers: validation.headers,
+        body: `${validation.message}\n`,
+      });
+      return undefined;
+    }
+    const origin = validation.origin;
+    if (!originAllowed(options.origins, origin, request)) {
+      rejectUpgrade(socket, 403, { body: "origin not allowed\n" });
+      return undefined;
+    }
+    this.#handshakes.add(socket);
+    const timer = setTimeout(() => socket.destroy(), options.handshakeTimeoutMs);
+    try {
+      if (options.authenticate !== undefined) {
+        let decision;
+        try {
+          decision = await options.authenticate(request, {
+            protocols: validation.protocols,
+            origin,
+          });
+        } catch {
+          rejectUpgrade(socket, 500);
+          return undefined;
+        }
+        if (decision === false) {
+          rejectUpgrade(socket, 401);
+          return undefined;
+        }
+        if (decision !== null && typeof decision === "object") {
+          rejectUpgrade(socket, decision.status, {
+            ...(decision.headers === undefined
+              ? {}
+              : { headers: Object.entries(decision.headers) }),
+            ...(decision.body === undefined ? {} : { body: decision.body }),
+          });
+          return undefined;
+        }
+      }
+      if (socket.destroyed || !socket.writable || this.#shuttingDown !== undefined) {
+        socket.destroy();
+        return undefined;
+      }
+      let protocol: string | undefined;
+      try {
+        protocol =
+          validation.protocols.length === 0
+            ? undefined
+            : options.handleProtocols(validation.protocols, request);
+      } catch {
+        rejectUpgrade(socket, 500);
+        return undefined;
+      }
+      if (protocol !== undefined && !validation.protocols.includes(protocol)) {
+        // G9: only one of the client's values, byte for byte.
+        rejectUpgrade(socket, 500, {
+          body: "handleProtocols chose a protocol the client did not offer\n",
+        });
+        return undefined;
+      }
+      return this.#accept(request, socket, head, validation.key, protocol);
+    } finally {
+      clearTimeout(timer);
+      this.#handshakes.delete(socket);
+    }
+  }
+
+  #accept(
+    request: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    key: string,
+    protocol: string | undefined,
+  ): ServerWebSocket {
+    const options = this.#options;
+    const net = socket as Duplex & {
+      remoteAddress?: string;
+      remotePort?: number;
+      remoteFamily?: string;
+    };
+    const client = ServerWebSocket.create({
+      url: request.url ?? "/",
+      protocol: protocol ?? "",
+      extensions: "",
+      remoteAddress: net.remoteAddress,
+      remotePort: net.remotePort,
+      remoteFamily: net.remoteFamily,
+      binaryType: options.binaryType,
+    });
+    const transport = acceptUpgrade(
+      socket,
+      key,
+      protocol === undefined ? {} : { protocol },
+      {
+        maxMessageBytes: options.maxMessageBytes,
+        maxFragments: options.maxFragments,
+        closeTimeoutMs: options.closeTimeoutMs,
+      },
+      {
+        message: (binary, data) => client.handleMessage(binary, data),
+        ping: (data) => client.handlePing(data),
+        pong: (data) => client.handlePong(data),
+        closing: (initiator) => client.handleClosing(initiator),
+        drain: () => client.handleDrain(),
+        closed: (outcome) => {
+          this.#clients.delete(client);
+          client.handleClosed(outcome);
+        },
+      },
+    );
+    socket.off("error", noop); // the transport listens for errors from now on
+    client.attach(transport);
+    this.#clients.add(client);
+    this.#heartbeat.set(client, { seen: 0, idleSince: performance.now(), pingedAt: undefined });
+    this.emit("connection", client, request);
+    transport.start(head);
+    return client;
+  }
+
+  // ---- heartbeat (SPEC.md J9) ---------------------------------------------------------------
+
+  #startHeartbeat(heartbeat: { intervalMs: number; timeoutMs: number }): void {
+    const period = Math.min(heartbeat.intervalMs, heartbeat.timeoutMs);
+    this.#heartbeatTimer = setInterval(() => this.#sweep(heartbeat), period);
+    this.#heartbeatTimer.unref();
+  }
+
+  #stopHeartbeat(): void {
+    if (this.#heartbeatTimer !== undefined) clearInterval(this.#heartbeatTimer);
+    this.#heartbeatTimer = undefined;
+  }
+
+  /** Pings connections idle for `intervalMs`; drops those silent for `timeoutMs` after a ping. */
+  #sweep(heartbeat: { intervalMs: number; timeoutMs: number }): void {
+    const now = performance.now();
+    for (const client of this.#clients) {
+      const state = this.#heartbeat.get(client);
+      const transport = client.transport;
+      if (
+        state === undefined ||
+        transport === undefined ||
+        client.readyState !== ServerWebSocket.OPEN
+      )
+        continue;
+      const seen = transport.receivedChunks;
+      if (seen !== state.seen) {
+        state.seen = seen;
+        state.pingedAt = undefined;
+        state.idleSince = now;
+        continue;
+      }
+      if (state.pingedAt === undefined) {
+        if (now - state.idleSince >= heartbeat.intervalMs) {
+          state.pingedAt = now;
+          transport.ping();
+        }
+      } else if (now - state.pingedAt >= heartbeat.timeoutMs) {
+        client.destroyWithCause(
+          "ERR_WS_HEARTBEAT_TIMEOUT",
+          `no answer to a ping within ${heartbeat.timeoutMs} ms`,
+        );
+      }
+    }
+  }
+}
+
+function pathOf(request: IncomingMessage): string {
+  const url = request.url ?? "/";
+  const query = url.indexOf("?");
+  return query === -1 ? url : url.slice(0, query);
+}
+
+function originAllowed(
+  origins: ResolvedServerOptions["origins"],
+  origin: string | undefined,
+  request: IncomingMessage,
+): boolean {
+  if (origins === undefined) return true;
+  if (typeof origins === "function") {
+    try {
+      return origins(origin, request) === true;
+    } catch {
+      return false;
+    }
+  }
+  return origin !== undefined && origins.includes(origin);
+}
+
+function noop(): void {}
