@@ -12,7 +12,6 @@ import type { BinaryType } from "../facade/message-data.js";
 export type AuthenticationResult =
   | boolean
   | undefined
-  | void
   | {
       /** Refuse with this HTTP status (e.g. 401, 403, 429). */
       readonly status: number;
