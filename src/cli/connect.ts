@@ -1,0 +1,263 @@
+/**
+ * `sockwise connect <url>`: a WebSocket client for the terminal (interactive when stdin is a
+ * TTY, line-per-message when it is a pipe or file) that shows close codes properly.
+ *
+ * @module
+ */
+import { readFileSync } from "node:fs";
+import { createInterface, type Interface } from "node:readline";
+import {
+  WebSocket,
+  closeDetails,
+  type CloseDetails,
+  type CloseEvent,
+  type WebSocketOptions,
+} from "../index.js";
+import { escapeControl, parseHex, toHex } from "./terminal.js";
+
+/** Options of `sockwise connect`, parsed from argv. */
+export interface ConnectOptions {
+  readonly url: string;
+  readonly protocols: readonly string[];
+  readonly headers: readonly (readonly [string, string])[];
+  readonly ca?: string;
+  readonly cert?: string;
+  readonly key?: string;
+  readonly insecure: boolean;
+  readonly closeCode?: number;
+  readonly closeReason?: string;
+  readonly json: boolean;
+  readonly quiet: boolean;
+  /** Pipe mode: after input ends, wait at most this long for replies before closing. */
+  readonly waitSeconds: number;
+}
+
+/** Where the command writes; injectable for tests. */
+export interface ConnectIO {
+  readonly stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+}
+
+/**
+ * Runs `connect` until the connection closes. Resolves with the exit code: 0 for a clean
+ * close, 1 otherwise.
+ */
+export function runConnect(options: ConnectOptions, io: ConnectIO): Promise<number> {
+  return new Promise((resolve) => {
+    const interactive = io.stdin.isTTY === true && !options.json;
+    let rl: Interface | undefined;
+    const read = (path: string | undefined): Buffer | undefined =>
+      path === undefined ? undefined : readFileSync(path);
+    const wsOptions: WebSocketOptions = {
+      protocols: options.protocols,
+      headers: options.headers,
+      ...(options.ca === undefined ? {} : { ca: read(options.ca)! }),
+      ...(options.cert === undefined ? {} : { cert: read(options.cert)! }),
+      ...(options.key === undefined ? {} : { key: read(options.key)! }),
+      ...(options.insecure ? { rejectUnauthorized: false } : {}),
+    };
+    let socket: WebSocket;
+    try {
+      socket = new WebSocket(options.url, wsOptions);
+    } catch (error) {
+      io.stderr.write(`error: ${(error as Error).message}\n`);
+      resolve(2);
+      return;
+    }
+    socket.binaryType = "arraybuffer";
+
+    /** Prints a line without garbling the interactive prompt. */
+    const print = (stream: NodeJS.WritableStream, line: string): void => {
+      if (rl !== undefined) {
+        (io.stdout as NodeJS.WriteStream).write("\r\x1b[2K");
+        stream.write(`${line}\n`);
+        rl.prompt(true);
+      } else {
+        stream.write(`${line}\n`);
+      }
+    };
+    const status = (line: string): void => {
+      if (!options.quiet && !options.json) print(io.stderr, line);
+    };
+    const emit = (event: Record<string, unknown>): void => {
+      io.stdout.write(`${JSON.stringify(event)}\n`);
+    };
+
+    let sent = 0;
+    let received = 0;
+    let inputEnded = false;
+    const pending: string[] = [];
+    let closeRequested = false;
+    let waitTimer: NodeJS.Timeout | undefined;
+
+    const closeNow = (code = options.closeCode, reason = options.closeReason): void => {
+      if (closeRequested) return;
+      closeRequested = true;
+      if (waitTimer !== undefined) clearTimeout(waitTimer);
+      try {
+        if (code === undefined && reason === undefined) socket.close();
+        else socket.close(code, reason);
+      } catch (error) {
+        print(io.stderr, `error: ${(error as Error).message}`);
+        closeRequested = false;
+      }
+    };
+    const maybeFinish = (): void => {
+      if (interactive || !inputEnded || closeRequested || socket.readyState !== WebSocket.OPEN)
+        return;
+      if (received >= sent) closeNow();
+    };
+    const sendText = (line: string): void => {
+      socket.send(line);
+      sent++;
+      if (options.json) emit({ event: "sent", type: "text", data: line });
+      else if (!interactive) status(`> ${escapeControl(line)}`);
+    };
+
+    socket.onopen = () => {
+      if (options.json)
+        emit({
+          event: "open",
+          url: socket.url,
+          protocol: socket.protocol,
+          extensions: socket.extensions,
+        });
+      else
+        status(
+          `connected to ${socket.url}${socket.protocol === "" ? "" : ` (protocol ${socket.protocol})`}`,
+        );
+      for (const line of pending.splice(0)) sendText(line);
+      maybeFinish();
+      if (interactive) startPrompt();
+    };
+    socket.onmessage = (event: MessageEvent) => {
+      received++;
+      const data = event.data as string | ArrayBuffer;
+      if (options.json) {
+        emit(
+          typeof data === "string"
+            ? { event: "message", type: "text", data }
+            : { event: "message", type: "binary", data: Buffer.from(data).toString("hex") },
+        );
+      } else if (typeof data === "string") {
+        print(io.stdout, options.quiet ? escapeControl(data) : `< ${escapeControl(data)}`);
+      } else {
+        const bytes = new Uint8Array(data);
+        print(io.stdout, `${options.quiet ? "" : "< "}[binary ${bytes.length} B] ${toHex(bytes)}`);
+      }
+      maybeFinish();
+    };
+    socket.onerror = () => {
+      if (options.json) emit({ event: "error" });
+    };
+    socket.onclose = (event: CloseEvent) => {
+      if (waitTimer !== undefined) clearTimeout(waitTimer);
+      rl?.close();
+      rl = undefined;
+      const details = closeDetails(socket);
+      if (options.json) {
+        emit({
+          event: "close",
+          code: event.code,
+          reason: event.reason,
+          wasClean: event.wasClean,
+          ...(details?.cause === undefined ? {} : { cause: describeCause(details.cause) }),
+        });
+      } else {
+        const cause =
+          details?.cause === undefined
+            ? ""
+            : ` cause="${escapeControl(describeCause(details.cause))}"`;
+        io.stderr.write(
+          `closed: code=${event.code} reason="${escapeControl(event.reason)}" clean=${event.wasClean}${cause}\n`,
+        );
+      }
+      resolve(event.wasClean ? 0 : 1);
+    };
+
+    const startPrompt = (): void => {
+      rl = createInterface({ input: io.stdin, output: io.stdout, prompt: "> ", terminal: true });
+      rl.prompt();
+      rl.on("line", (line) => {
+        const handled = runCommand(line);
+        if (!handled && line.length > 0) {
+          socket.send(line);
+          sent++;
+        }
+        rl?.prompt();
+      });
+      rl.on("close", () => {
+        rl = undefined;
+        closeNow();
+      });
+      rl.on("SIGINT", () => closeNow());
+    };
+
+    /** Handles a slash command; returns false for an ordinary line. */
+    const runCommand = (line: string): boolean => {
+      if (!line.startsWith("/")) return false;
+      const [command = "", ...rest] = line.slice(1).split(" ");
+      switch (command) {
+        case "close": {
+          const code = rest[0] === undefined || rest[0] === "" ? undefined : Number(rest[0]);
+          const reason = rest.length > 1 ? rest.slice(1).join(" ") : undefined;
+          closeNow(code, reason);
+          return true;
+        }
+        case "quit":
+          closeNow();
+          return true;
+        case "binary": {
+          const bytes = parseHex(rest.join(""));
+          if (bytes === undefined)
+            print(io.stderr, "usage: /binary <hex bytes>, e.g. /binary 01 02 ff");
+          else {
+            socket.send(bytes);
+            sent++;
+          }
+          return true;
+        }
+        case "ping":
+          print(
+            io.stderr,
+            "the WHATWG WebSocket API has no ping; sockwise answers the server's pings automatically",
+          );
+          return true;
+        case "help":
+          print(
+            io.stderr,
+            "commands: /close [code] [reason]  /ping [text]  /binary <hex>  /quit  (/help)",
+          );
+          return true;
+        default:
+          return false;
+      }
+    };
+
+    if (!interactive) {
+      // Pipe or file: one message per line, then close once the replies are in.
+      const lines = createInterface({ input: io.stdin, crlfDelay: Infinity });
+      lines.on("line", (line) => {
+        if (socket.readyState === WebSocket.CONNECTING) pending.push(line);
+        else if (socket.readyState === WebSocket.OPEN && !closeRequested) sendText(line);
+      });
+      lines.on("close", () => {
+        inputEnded = true;
+        waitTimer = setTimeout(() => closeNow(), options.waitSeconds * 1000);
+        maybeFinish();
+      });
+    }
+    process.once("SIGINT", () => closeNow());
+  });
+}
+
+function describeCause(cause: NonNullable<CloseDetails["cause"]>): string {
+  if (cause.response !== undefined) {
+    return `HTTP ${cause.response.status}${cause.response.statusText === "" ? "" : ` ${cause.response.statusText}`} (${cause.code})`;
+  }
+  const error = cause.error as { code?: string; message?: string } | undefined;
+  if (error?.code === "ECONNREFUSED") return `connection refused (${cause.code})`;
+  if (error?.message !== undefined) return `${error.message} (${cause.code})`;
+  return `${cause.message} (${cause.code})`;
+}

@@ -1,0 +1,49 @@
+/**
+ * Makes peer-controlled text safe to print on a terminal: control characters (C0, DEL, C1 —
+ * ESC above all, which could otherwise move the cursor, change colours or set the window title)
+ * are shown as escapes instead of being interpreted.
+ *
+ * @module
+ */
+
+const NAMED: Readonly<Record<number, string>> = {
+  0x09: "\\t",
+  0x0a: "\\n",
+  0x0d: "\\r",
+  0x5c: "\\\\",
+};
+
+/** Escapes control characters (and backslashes, so the output is unambiguous) in `text`. */
+export function escapeControl(text: string): string {
+  let out = "";
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    const isControl = c < 0x20 || c === 0x7f || (c >= 0x80 && c <= 0x9f) || c === 0x5c;
+    // Bidirectional overrides and isolates can also disguise what is shown.
+    const isBidi = (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+    if (!isControl && !isBidi) continue;
+    out += text.slice(start, i) + (NAMED[c] ?? `\\u${c.toString(16).padStart(4, "0")}`);
+    start = i + 1;
+  }
+  return start === 0 ? text : out + text.slice(start);
+}
+
+/** Formats bytes as space-separated lower-case hex, eliding the middle of long payloads. */
+export function toHex(bytes: Uint8Array, maxBytes = 64): string {
+  const shown = bytes.length > maxBytes ? bytes.subarray(0, maxBytes) : bytes;
+  const hex = Array.from(shown, (b) => b.toString(16).padStart(2, "0")).join(" ");
+  return bytes.length > maxBytes ? `${hex} … (${bytes.length} bytes)` : hex;
+}
+
+/**
+ * Parses hex such as "01 02 ff" or "0102ff" (spaces and colons ignored).
+ * @returns the bytes, or `undefined` when the text is not an even number of hex digits
+ */
+export function parseHex(text: string): Uint8Array | undefined {
+  const digits = text.replace(/[\s:]/g, "");
+  if (digits.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(digits)) return undefined;
+  const out = new Uint8Array(digits.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(digits.slice(i * 2, i * 2 + 2), 16);
+  return out;
+}
