@@ -38,13 +38,15 @@ export const MAX_CLOSE_REASON_BYTES = 123;
 
 /**
  * Returns whether `code` may appear in a Close frame on the wire: 1000–1003, 1007–1014 and
- * 3000–4999. Everything else (0–999, 1004–1006, 1015, 1016–2999, 5000+) is refused, as the
+ * 3000–4999. Everything else (0–999, 1004–1006, 1015, 1016–2999, 5000+, and any value that is
+ * not an integer, such as 1000.5, which would be sent truncated) is refused, as the
  * checklist decides for the codes RFC 6455 leaves open (SPEC.md L3, M1–M3).
  */
 export function isWireCloseCode(code: number): boolean {
   return (
-    (code >= 1000 && code <= 1003) ||
-    (code >= 1007 && code <= 1014) ||
-    (code >= 3000 && code <= 4999)
+    Number.isInteger(code) &&
+    ((code >= 1000 && code <= 1003) ||
+      (code >= 1007 && code <= 1014) ||
+      (code >= 3000 && code <= 4999))
   );
 }

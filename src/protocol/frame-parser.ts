@@ -2,7 +2,8 @@
  * An incremental frame parser: feed it chunks of any size (one byte at a time up to many frames
  * at once) and it reports each frame's header, its payload (unmasked, as slices of the input)
  * and its end. Structural rules that need no message context are checked here; message-level
- * rules (continuations, size limits, UTF-8) belong to the sink.
+ * rules (continuations, size limits, UTF-8) belong to the sink. The one size rule here refuses
+ * lengths above 2^53 − 1, which no limit could be checked against exactly (SPEC.md P6).
  *
  * @module
  */
@@ -45,6 +46,9 @@ export interface FrameParserOptions {
   /** RSV bits that a negotiated extension defines (e.g. 4 for permessage-deflate's RSV1). */
   allowedRsv?: number;
 }
+
+/** The high 32 bits of 2^53 − 1, the largest length a number holds exactly. */
+const MAX_SAFE_HIGH = 0x1fffff;
 
 const HEADER = 0;
 const PAYLOAD = 1;
@@ -210,7 +214,14 @@ export class FrameParser {
           "the most significant bit of a 64-bit length must be 0",
         );
       }
-      // Above 2^53 the float is inexact, but still larger than any allowed limit.
+      // Above 2^53 − 1 the length is no longer exact as a number, and no limit (not even an
+      // infinite one) could be checked reliably: refuse it before anything is buffered (P6).
+      if (high > MAX_SAFE_HIGH) {
+        throw new ProtocolError(
+          "ERR_WS_MESSAGE_TOO_BIG",
+          "a frame longer than 2^53 - 1 bytes is refused",
+        );
+      }
       length = high * 0x100000000 + low;
       o += 8;
     }

@@ -69,8 +69,8 @@ export function writeHeader(
     target[o++] = maskBit | 127;
     const high = Math.floor(payloadLength / 0x100000000);
     const low = payloadLength >>> 0;
-    target[o++] = 0;
-    target[o++] = 0;
+    target[o++] = high >>> 24;
+    target[o++] = (high >>> 16) & 0xff;
     target[o++] = (high >>> 8) & 0xff;
     target[o++] = high & 0xff;
     target[o++] = low >>> 24;
