@@ -157,7 +157,8 @@ export class CloseState {
 
   /**
    * Fails the connection (RFC 6455 §7.1.7): send a Close with the error's code unless one was
-   * sent already, then close TCP without waiting for the peer's Close. The outcome will be
+   * sent already, then (server) close TCP without waiting for the peer's Close, or (client) wait
+   * at most `tcpCloseWaitMs` for the server to close it. The outcome will be
    * 1006 and not clean, with the error as its cause (SPEC.md L19–L20).
    */
   failConnection(error: ProtocolError, now: number): CloseEffect[] {
@@ -174,7 +175,9 @@ export class CloseState {
       this.#sent = { code: error.closeCode, reason: "", payload };
       effects.unshift({ type: "sendClose", payload });
     }
-    this.#shutdownWrite(effects);
+    // The server closes TCP at once; a client leaves that to the server (RFC 6455 §7.1.1), for
+    // at most the same short wait as after a clean close.
+    if (!this.#options.isClient) this.#shutdownWrite(effects);
     this.#extendDeadline(now, this.#options.tcpCloseWaitMs);
     return effects;
   }

@@ -36,7 +36,21 @@ export function applyMask(bytes: Uint8Array, maskKey: Uint8Array, keyOffset = 0)
     const key = keyWord[0]!;
     const words = (length - head) >>> 2;
     const view = new Uint32Array(bytes.buffer, bytes.byteOffset + head, words);
-    for (let w = 0; w < words; w++) view[w] = view[w]! ^ key;
+    // Eight words per iteration: about 2.5× the single-word loop on large payloads
+    // (docs/benchmarks-protocol.md).
+    const unrolled = words & ~7;
+    let w = 0;
+    for (; w < unrolled; w += 8) {
+      view[w] = view[w]! ^ key;
+      view[w + 1] = view[w + 1]! ^ key;
+      view[w + 2] = view[w + 2]! ^ key;
+      view[w + 3] = view[w + 3]! ^ key;
+      view[w + 4] = view[w + 4]! ^ key;
+      view[w + 5] = view[w + 5]! ^ key;
+      view[w + 6] = view[w + 6]! ^ key;
+      view[w + 7] = view[w + 7]! ^ key;
+    }
+    for (; w < words; w++) view[w] = view[w]! ^ key;
     i = head + words * 4;
   }
   for (; i < length; i++) bytes[i] = bytes[i]! ^ maskKey[(keyOffset + i) & 3]!;

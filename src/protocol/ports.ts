@@ -35,9 +35,10 @@ export interface Accelerators {
   isUtf8?(bytes: Uint8Array): boolean;
   /**
    * XORs `bytes` in place with the 4-byte `maskKey`, starting at key position `keyOffset`
-   * (0–3). Must behave exactly like {@link import("./mask.js").applyMask}.
+   * (0–3), and returns the key offset for the next byte. Must behave exactly like
+   * {@link import("./mask.js").applyMask}.
    */
-  applyMask?(bytes: Uint8Array, maskKey: Uint8Array, keyOffset: number): void;
+  applyMask?(bytes: Uint8Array, maskKey: Uint8Array, keyOffset: number): number;
 }
 
 /** Everything a protocol engine may be given by its host. */

@@ -54,6 +54,9 @@ function nextState(state: number, byte: number): number {
   }
 }
 
+/** Below this many bytes the state machine is cheaper than a call into the native check. */
+const NATIVE_MIN_BYTES = 32;
+
 /**
  * Checks UTF-8 incrementally. Feed every chunk of a message to {@link Utf8Validator.push},
  * then call {@link Utf8Validator.end}. Reuse it for the next message after `end()` or
@@ -86,11 +89,12 @@ export class Utf8Validator {
         return false;
       }
     }
-    if (this.#isUtf8 !== undefined && length - i >= 16) {
-      // Let the native check take everything up to the last code point boundary.
+    if (this.#isUtf8 !== undefined && length - i >= NATIVE_MIN_BYTES) {
+      // Let the native check take everything up to the last code point boundary (the whole
+      // chunk, without making a view, in the common case of a complete text frame).
       const end = lastBoundary(bytes, i);
       if (end > i) {
-        if (!this.#isUtf8(bytes.subarray(i, end))) {
+        if (!this.#isUtf8(i === 0 && end === length ? bytes : bytes.subarray(i, end))) {
           this.#state = REJECT;
           return false;
         }

@@ -295,9 +295,20 @@ export class EngineHarness {
     return this;
   }
 
-  /** Takes the engine's new outputs (also appended to {@link log}). */
+  /**
+   * Takes the engine's new outputs (also appended to {@link log}), calling `takeOutputs()` until
+   * it returns nothing: a Close or failure that follows a message in the same input is carried
+   * out at the next call (see `Engine.takeOutputs`).
+   */
   take(): Output[] {
-    const outputs = [...this.engine.takeOutputs()];
+    const outputs: Output[] = [];
+    for (
+      let batch = this.engine.takeOutputs();
+      batch.length > 0;
+      batch = this.engine.takeOutputs()
+    ) {
+      outputs.push(...batch);
+    }
     this.log.push(...outputs);
     this.#keyCursor = this.random.fills.length;
     return outputs;
@@ -366,7 +377,7 @@ export class EngineHarness {
   /**
    * Asserts "Fail the WebSocket Connection" (RFC 6455 §7.1.7; SPEC.md L19–L20, P13): the outputs
    * are exactly `before`, then a Close carrying `closeCode` (unless our Close was already sent),
-   * the `closing` event (if the connection was open) and a half-close. Then checks that nothing
+   * the `closing` event (if the connection was open) and, for a server, a half-close. Then checks that nothing
    * more from the peer is processed (a ping, a message and a Close are ignored), and that once
    * TCP ends the outcome is 1006, not clean, with the ProtocolError `errorCode` as its cause.
    */
@@ -385,11 +396,14 @@ export class EngineHarness {
   ): void {
     assert.equal(ProtocolErrorCodes[errorCode], closeCode, `${errorCode} maps to ${closeCode}`);
     const closeAlreadySent = options.closeAlreadySent ?? false;
+    // A failing server half-closes TCP at once; a failing client leaves that to the server
+    // (RFC 6455 §7.1.1) and only waits, for at most tcpCloseWaitMs.
+    const halfClose = this.role === "server" ? [out.shutdownWrite] : [];
     this.expect(
       ...(options.before ?? []),
       ...(closeAlreadySent
-        ? [out.shutdownWrite]
-        : [out.close(closeCode), out.closing("local"), out.shutdownWrite]),
+        ? halfClose
+        : [out.close(closeCode), out.closing("local"), ...halfClose]),
     );
     assert.equal(this.engine.phase, "closing");
     assert.equal(this.engine.canSend, false);
@@ -401,13 +415,17 @@ export class EngineHarness {
     );
     this.expectNothing();
     this.engine.receiveEof();
-    this.expectClosed({
-      code: 1006,
-      wasClean: false,
-      initiator: options.initiator ?? "local",
-      sentCode: options.sentCode ?? closeCode,
-      cause: errorCode,
-    });
+    this.expectClosed(
+      {
+        code: 1006,
+        wasClean: false,
+        initiator: options.initiator ?? "local",
+        sentCode: options.sentCode ?? closeCode,
+        cause: errorCode,
+      },
+      // The client half-closes only once the server has ended TCP.
+      this.role === "client" ? [out.shutdownWrite] : [],
+    );
   }
 
   /**

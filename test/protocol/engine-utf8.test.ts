@@ -19,8 +19,8 @@ const VARIANTS: readonly [string, HarnessOptions][] = [
   ["accelerated", { accelerators: { isUtf8: nativeIsUtf8 } }],
 ];
 
-/** 20 ASCII bytes, so that the accelerator (used on 16 bytes or more) takes part. */
-const PAD = "abcdefghijklmnopqrst";
+/** 36 ASCII bytes, so that the accelerator (used on 32 bytes or more) takes part. */
+const PAD = "abcdefghijklmnopqrstuvwxyz0123456789";
 
 for (const role of ROLES) {
   const peer = new EngineHarness(role);
