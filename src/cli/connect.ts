@@ -13,7 +13,14 @@ import {
   type CloseEvent,
   type WebSocketOptions,
 } from "../index.js";
-import { escapeControl, parseHex, toHex } from "./terminal.js";
+import { escapeControl, parseHex, toHex, toTerminalJson } from "./terminal.js";
+
+/**
+ * Pipe mode: once input has ended and as many messages have come back as were sent, wait this
+ * long without a message before closing, so that a reply is not cut off when the server also
+ * sends messages of its own (a greeting, say). `--wait` still bounds the whole wait.
+ */
+const SETTLE_MS = 200;
 
 /** Options of `sockwise connect`, parsed from argv. */
 export interface ConnectOptions {
@@ -47,14 +54,22 @@ export function runConnect(options: ConnectOptions, io: ConnectIO): Promise<numb
   return new Promise((resolve) => {
     const interactive = io.stdin.isTTY === true && !options.json;
     let rl: Interface | undefined;
-    const read = (path: string | undefined): Buffer | undefined =>
-      path === undefined ? undefined : readFileSync(path);
+    const files: { ca?: Buffer; cert?: Buffer; key?: Buffer } = {};
+    for (const name of ["ca", "cert", "key"] as const) {
+      const path = options[name];
+      if (path === undefined) continue;
+      try {
+        files[name] = readFileSync(path);
+      } catch (error) {
+        io.stderr.write(`sockwise: cannot read --${name} ${path}: ${(error as Error).message}\n`);
+        resolve(2);
+        return;
+      }
+    }
     const wsOptions: WebSocketOptions = {
       protocols: options.protocols,
       headers: options.headers,
-      ...(options.ca === undefined ? {} : { ca: read(options.ca)! }),
-      ...(options.cert === undefined ? {} : { cert: read(options.cert)! }),
-      ...(options.key === undefined ? {} : { key: read(options.key)! }),
+      ...files,
       ...(options.insecure ? { rejectUnauthorized: false } : {}),
     };
     let socket: WebSocket;
@@ -81,7 +96,7 @@ export function runConnect(options: ConnectOptions, io: ConnectIO): Promise<numb
       if (!options.quiet && !options.json) print(io.stderr, line);
     };
     const emit = (event: Record<string, unknown>): void => {
-      io.stdout.write(`${JSON.stringify(event)}\n`);
+      io.stdout.write(`${toTerminalJson(event)}\n`);
     };
 
     let sent = 0;
@@ -90,11 +105,16 @@ export function runConnect(options: ConnectOptions, io: ConnectIO): Promise<numb
     const pending: string[] = [];
     let closeRequested = false;
     let waitTimer: NodeJS.Timeout | undefined;
+    let settleTimer: NodeJS.Timeout | undefined;
+    const clearTimers = (): void => {
+      clearTimeout(waitTimer);
+      clearTimeout(settleTimer);
+    };
 
     const closeNow = (code = options.closeCode, reason = options.closeReason): void => {
       if (closeRequested) return;
       closeRequested = true;
-      if (waitTimer !== undefined) clearTimeout(waitTimer);
+      clearTimers();
       try {
         if (code === undefined && reason === undefined) socket.close();
         else socket.close(code, reason);
@@ -106,7 +126,12 @@ export function runConnect(options: ConnectOptions, io: ConnectIO): Promise<numb
     const maybeFinish = (): void => {
       if (interactive || !inputEnded || closeRequested || socket.readyState !== WebSocket.OPEN)
         return;
-      if (received >= sent) closeNow();
+      // --wait counts from when input has ended and the connection is open, whichever is
+      // later: a slow handshake is bounded by its own timeout, not cut short by --wait.
+      waitTimer ??= setTimeout(() => closeNow(), options.waitSeconds * 1000);
+      if (received < sent) return;
+      clearTimeout(settleTimer);
+      settleTimer = setTimeout(() => closeNow(), SETTLE_MS);
     };
     const sendText = (line: string): void => {
       socket.send(line);
@@ -152,9 +177,8 @@ export function runConnect(options: ConnectOptions, io: ConnectIO): Promise<numb
       if (options.json) emit({ event: "error" });
     };
     socket.onclose = (event: CloseEvent) => {
-      if (waitTimer !== undefined) clearTimeout(waitTimer);
+      clearTimers();
       rl?.close();
-      rl = undefined;
       const details = closeDetails(socket);
       if (options.json) {
         emit({
@@ -189,6 +213,8 @@ export function runConnect(options: ConnectOptions, io: ConnectIO): Promise<numb
       });
       rl.on("close", () => {
         rl = undefined;
+        // Take the prompt (and any half-typed line) off the screen: what comes next replaces it.
+        io.stdout.write("\r\x1b[2K");
         closeNow();
       });
       rl.on("SIGINT", () => closeNow());
@@ -244,7 +270,6 @@ export function runConnect(options: ConnectOptions, io: ConnectIO): Promise<numb
       });
       lines.on("close", () => {
         inputEnded = true;
-        waitTimer = setTimeout(() => closeNow(), options.waitSeconds * 1000);
         maybeFinish();
       });
     }

@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { runConnect } from "./connect.js";
 import { runServe } from "./serve.js";
+import { validateCloseCodeAndReason } from "../whatwg/validate-close.js";
 
 const USAGE = `usage:
   sockwise connect <url> [options]   talk to a WebSocket server
@@ -18,7 +19,8 @@ const USAGE = `usage:
       --insecure                     do not verify the server's certificate
       --close-code <code>            the close code used when closing (default: none, peer sees 1005)
       --close-reason <text>          the close reason used when closing
-      --wait <seconds>               pipe mode: wait this long for replies after input ends (default 2)
+      --wait <seconds>               pipe mode: after input ends, wait at most this long for
+                                     the replies before closing (default 2)
       --json                         one JSON object per event on stdout
       --quiet                        print only received messages and the close line
   sockwise serve [options]           an echo server with a browser playground at /
@@ -55,7 +57,8 @@ function parseHeader(text: string): [string, string] {
 function toNumber(name: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const value = Number(text);
-  if (!Number.isFinite(value)) fail(`${name} must be a number, got ${JSON.stringify(text)}`);
+  if (text.trim() === "" || !Number.isFinite(value))
+    fail(`${name} must be a number, got ${JSON.stringify(text)}`);
   return value;
 }
 
@@ -103,7 +106,19 @@ async function main(argv: string[]): Promise<number> {
     const { values, positionals } = parsed;
     if (positionals.length !== 1) fail("connect takes exactly one URL");
     const closeCode = toNumber("--close-code", values["close-code"]);
+    if (closeCode !== undefined && !Number.isInteger(closeCode))
+      fail(`--close-code must be an integer, got ${closeCode}`);
+    try {
+      // Checked now, as close() would check it: a code or reason the WebSocket API refuses
+      // must not leave the connection open forever when it is time to close.
+      validateCloseCodeAndReason(closeCode, values["close-reason"]);
+    } catch (error) {
+      fail(`--close-code/--close-reason: ${(error as Error).message}`);
+    }
     const waitSeconds = toNumber("--wait", values.wait) ?? 2;
+    // setTimeout() fires at once beyond 2^31 - 1 ms.
+    if (waitSeconds < 0 || waitSeconds * 1000 > 2 ** 31 - 1)
+      fail(`--wait must be between 0 and 2147483 seconds, got ${waitSeconds}`);
     return runConnect(
       {
         url: positionals[0]!,
@@ -140,6 +155,8 @@ async function main(argv: string[]): Promise<number> {
     }
     const { values } = parsed;
     const port = toNumber("--port", values.port) ?? 8080;
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      fail(`--port must be an integer from 0 to 65535, got ${port}`);
     const path = values.path ?? "/";
     if (!path.startsWith("/")) fail(`--path must start with "/", got ${JSON.stringify(path)}`);
     const log = (line: string): void => {
@@ -161,9 +178,7 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`sockwise: cannot listen: ${(error as Error).message}\n`);
       return 1;
     }
-    process.stdout.write(`sockwise serve: WebSocket echo server on ${running.url}\n`);
-    process.stdout.write(`playground: ${running.playgroundUrl}\n`);
-    return new Promise((resolve) => {
+    const stopped = new Promise<number>((resolve) => {
       const shutdown = (): void => {
         process.stdout.write("shutting down (1001)…\n");
         void running.stop().then((result) => {
@@ -176,6 +191,11 @@ async function main(argv: string[]): Promise<number> {
       process.once("SIGINT", shutdown);
       process.once("SIGTERM", shutdown);
     });
+    // Only once the signal handlers are in place: whoever waits for these lines (a script, a
+    // test) may send SIGTERM at once and must get the graceful shutdown, not a killed process.
+    process.stdout.write(`sockwise serve: WebSocket echo server on ${running.url}\n`);
+    process.stdout.write(`playground: ${running.playgroundUrl}\n`);
+    return stopped;
   }
   fail(`unknown command ${JSON.stringify(command)}`);
 }

@@ -29,7 +29,20 @@ export function escapeControl(text: string): string {
   return start === 0 ? text : out + text.slice(start);
 }
 
-/** Formats bytes as space-separated lower-case hex, eliding the middle of long payloads. */
+/**
+ * Serializes `value` as JSON that is also safe to print on a terminal. `JSON.stringify` escapes
+ * C0 controls but leaves DEL, C1 controls (0x9b is an 8-bit CSI to many terminals), bidi
+ * overrides and the line/paragraph separators raw; those are written as `\uXXXX` too. They can
+ * only occur inside JSON strings, so the output still parses back to the same value.
+ */
+export function toTerminalJson(value: unknown): string {
+  return JSON.stringify(value).replace(
+    /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
+/** Formats bytes as space-separated lower-case hex; past `maxBytes` it stops and gives the length. */
 export function toHex(bytes: Uint8Array, maxBytes = 64): string {
   const shown = bytes.length > maxBytes ? bytes.subarray(0, maxBytes) : bytes;
   const hex = Array.from(shown, (b) => b.toString(16).padStart(2, "0")).join(" ");
