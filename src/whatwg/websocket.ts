@@ -16,7 +16,9 @@ import {
   type OpenInfo,
 } from "../node/dial.js";
 import type { Transport } from "../node/transport.js";
-import { CloseEvent, MessageEvent } from "./events.js";
+import { buildClientRequest } from "../protocol/handshake/client-handshake.js";
+import { HandshakeError } from "../protocol/handshake/handshake-error.js";
+import { CloseEvent, MessageEvent, defineToStringTag } from "./events.js";
 import { BAD_PORTS, getUrlRecord, portOf } from "./url.js";
 import { validateCloseCodeAndReason } from "./validate-close.js";
 import {
@@ -47,10 +49,23 @@ export interface WebSocketOptions {
   rejectUnauthorized?: boolean;
   /** The TLS SNI name (default: the URL's host name). */
   servername?: string;
-  /** Fail the connection if it is not open after this long (default 30 000 ms). */
+  /**
+   * Fail the connection if it is not open after this long (default 30 000 ms; at most
+   * 2 147 483 647, Node's timer limit).
+   */
   handshakeTimeoutMs?: number;
-  /** Drop TCP if the server does not answer our Close within this long (default 10 000 ms). */
+  /**
+   * Drop TCP if the server has not answered our Close this long after close() (default
+   * 10 000 ms; at most 2 147 483 647; SPEC.md D23). The wait for the server to end TCP once the
+   * Close frames were exchanged (2 000 ms, SPEC.md L12) never goes past this deadline either.
+   */
   closeTimeoutMs?: number;
+  /**
+   * How long to wait for the server to end TCP once both Close frames were exchanged, or after
+   * this end failed the connection, before ending it here (default 2 000 ms; at most
+   * 2 147 483 647; SPEC.md L12). The close stays clean if the Close frames were exchanged.
+   */
+  tcpCloseWaitMs?: number;
   /** The largest message accepted (default 64 MiB); over it the connection fails with 1009. */
   maxMessageBytes?: number;
 }
@@ -92,6 +107,25 @@ const CLOSING = 2;
 const CLOSED = 3;
 
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = 30_000;
+/** The longest delay Node's timers accept; longer ones fire after 1 ms instead. */
+const MAX_TIMER_MS = 2_147_483_647;
+/** `Event.NONE` and `Event.AT_TARGET`. */
+const NONE = 0;
+const AT_TARGET = 2;
+const UNSENT_DATA_MESSAGE = "the peer closed while messages given to send() were still unsent";
+
+/**
+ * Whether this Node's EventTarget clears an event's dispatch flag after the first listener
+ * (Node 20 does), which leaves later listeners with `currentTarget` null (SPEC.md E17).
+ */
+const DISPATCH_FLAG_IS_CLEARED_EARLY = ((): boolean => {
+  const target = new EventTarget();
+  let currentTarget: EventTarget | null = target;
+  target.addEventListener("probe", () => {});
+  target.addEventListener("probe", (event) => (currentTarget = event.currentTarget));
+  target.dispatchEvent(new Event("probe"));
+  return currentTarget !== target;
+})();
 type HandlerType = "open" | "message" | "error" | "close";
 type Handler = ((this: WebSocket, event: Event) => unknown) | object | null;
 
@@ -135,6 +169,13 @@ export class WebSocket extends EventTarget {
   #failed = false;
   #queue: Outgoing[] = [];
   #pendingClose: { code: number | undefined; reason: Uint8Array } | undefined;
+  /** Bytes written since the last drain task, subtracted from bufferedAmount by that task. */
+  #written = 0;
+  /**
+   * Set when a message given to send() while OPEN never reached the network (the peer's Close
+   * came first): the close is then not clean (SPEC.md L25).
+   */
+  #hasUnsentData = false;
 
   /**
    * Creates a WebSocket and starts connecting (after the constructor returns).
@@ -143,7 +184,11 @@ export class WebSocket extends EventTarget {
    * @param protocols a subprotocol or a list of them, or (Node-only) a {@link WebSocketOptions}
    * @throws {DOMException} SyntaxError for an invalid URL, scheme or fragment, or an invalid or
    *   duplicate protocol
-   * @throws {TypeError} when `url` is missing
+   * @throws {TypeError} when `url` is missing or cannot be converted to a string, when a protocol
+   *   cannot (a Symbol); with `code` ERR_WS_INVALID_HEADER for a header or origin option the
+   *   handshake cannot send (see {@link WebSocketOptions.headers})
+   * @throws {RangeError} ERR_WS_INVALID_OPTION for a timeout or limit option that is not a
+   *   positive number
    * @see https://websockets.spec.whatwg.org/#dom-websocket-websocket
    */
   constructor(
@@ -164,21 +209,30 @@ export class WebSocket extends EventTarget {
         : {};
     const protocolsArgument: unknown = second === options ? options.protocols : second;
 
-    // Steps 1–7: the URL record (SPEC.md A2–A9).
+    // Web IDL converts every argument before any step runs, so a conversion TypeError (e.g. a
+    // Symbol among the protocols) wins over a SyntaxError from the URL (SPEC.md A2, A13, A17).
     const urlString = toUSVString(url);
+    const protocols = toProtocolList(protocolsArgument);
+
+    // Steps 1–7: the URL record (SPEC.md A3–A9).
     this.#url = getUrlRecord(urlString, options.baseURL);
 
-    // Steps 8–9: the protocols (SPEC.md A13–A16).
-    const protocols = toProtocolList(protocolsArgument);
+    // Steps 8–9: the protocols (SPEC.md A14–A16), checked after the URL (A17).
     validateProtocols(protocols);
 
-    const timeout = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
-    const headers =
-      options.headers === undefined
-        ? undefined
-        : Array.isArray(options.headers)
-          ? (options.headers as readonly (readonly [string, string])[])
-          : Object.entries(options.headers as Record<string, string>);
+    // Node-only options: misuse throws here rather than failing the connection later.
+    const timeout = timerOption(
+      "handshakeTimeoutMs",
+      options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+    );
+    if (options.closeTimeoutMs !== undefined) timerOption("closeTimeoutMs", options.closeTimeoutMs);
+    if (options.tcpCloseWaitMs !== undefined) timerOption("tcpCloseWaitMs", options.tcpCloseWaitMs);
+    if (options.maxMessageBytes !== undefined && !(options.maxMessageBytes > 0)) {
+      throw invalidOption("maxMessageBytes", options.maxMessageBytes);
+    }
+    const headers = toHeaderList(options.headers);
+    const origin = options.origin === undefined ? undefined : toDOMString(options.origin);
+    checkRequestOptions(this.#url, headers, origin);
 
     // Step 12: establish the connection in parallel. A blocked port fails asynchronously (A11).
     if (BAD_PORTS.has(portOf(this.#url))) {
@@ -192,6 +246,7 @@ export class WebSocket extends EventTarget {
     }
     const engine = {
       ...(options.closeTimeoutMs === undefined ? {} : { closeTimeoutMs: options.closeTimeoutMs }),
+      ...(options.tcpCloseWaitMs === undefined ? {} : { tcpCloseWaitMs: options.tcpCloseWaitMs }),
       ...(options.maxMessageBytes === undefined
         ? {}
         : { maxMessageBytes: options.maxMessageBytes }),
@@ -212,7 +267,7 @@ export class WebSocket extends EventTarget {
         handshakeTimeoutMs: timeout,
         engine,
         tls,
-        ...(options.origin === undefined ? {} : { origin: options.origin }),
+        ...(origin === undefined ? {} : { origin }),
         ...(headers === undefined ? {} : { headers }),
       },
       {
@@ -292,11 +347,9 @@ export class WebSocket extends EventTarget {
       this.#transmit(transport, outgoing.kind, outgoing.bytes, outgoing.size);
       return;
     }
-    if (
-      outgoing.bytes !== undefined &&
-      outgoing.bytes.buffer === (data as ArrayBufferView).buffer
-    ) {
-      // Queued behind a Blob: keep a private copy, the caller may change its buffer (SPEC.md C10).
+    if (outgoing.kind === "binary" && outgoing.bytes !== undefined) {
+      // Queued behind a Blob: keep a private copy of the caller's ArrayBuffer or view, which it
+      // may change before the Blob is read (SPEC.md C10). Text bytes are already our own.
       outgoing.bytes = outgoing.bytes.slice();
     }
     this.#queue.push(outgoing);
@@ -407,21 +460,36 @@ export class WebSocket extends EventTarget {
     this.#setHandler("close", value);
   }
 
-  get [Symbol.toStringTag](): string {
-    return "WebSocket";
-  }
-
   // ---- sending ------------------------------------------------------------------------------
 
   /**
    * Hands one message to the transport. If the closing handshake already started underneath
    * (the peer's Close arrived), nothing is sent and the size stays counted, as for a send()
-   * after close (SPEC.md B8); likewise for bytes the network never took.
+   * after close (SPEC.md B8); likewise for bytes the network never took. Either way the close
+   * will not be clean (SPEC.md L25).
    */
   #transmit(transport: Transport, kind: "text" | "binary", bytes: Uint8Array, size: number): void {
-    transport.send(kind, bytes, (written) => {
-      if (written) this.#bufferedAmount -= size;
+    const isSent = transport.send(kind, bytes, (written) => {
+      if (written) this.#onWritten(size);
+      else this.#hasUnsentData = true;
     });
+    // Refused outright (the engine already sent its Close): the callback never runs.
+    if (!isSent) this.#hasUnsentData = true;
+  }
+
+  /**
+   * SPEC.md B7: bufferedAmount only falls between tasks (the standard takes a snapshot when the
+   * event loop starts a task), never inside the task that called send(), even across microtasks
+   * and `process.nextTick`, where Node reports finished writes. So a drain task applies them.
+   */
+  #onWritten(size: number): void {
+    if (this.#written === 0) {
+      setImmediate(() => {
+        this.#bufferedAmount -= this.#written;
+        this.#written = 0;
+      });
+    }
+    this.#written += size;
   }
 
   /** Sends queued messages in order while their bytes are ready, then a pending Close. */
@@ -458,7 +526,7 @@ export class WebSocket extends EventTarget {
       this.#readyState = OPEN;
       this.#protocol = info.protocol;
       this.#extensions = info.extensions;
-      this.dispatchEvent(new Event("open"));
+      this.#fire(new Event("open"));
     });
   }
 
@@ -471,13 +539,13 @@ export class WebSocket extends EventTarget {
         payload = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("utf8");
       else if (this.#binaryType === "arraybuffer") payload = toArrayBuffer(data);
       else payload = new Blob([data]);
-      this.dispatchEvent(new MessageEvent("message", { data: payload, origin: this.#url.origin }));
+      this.#fire(new MessageEvent("message", { data: payload, origin: this.#url.origin }));
     });
   }
 
-  #onClosing(initiator: CloseInitiator, _received: CloseFrameInfo | undefined): void {
-    if (initiator !== "remote") return;
-    // SPEC.md L6: a received Close queues a task that sets CLOSING.
+  #onClosing(_initiator: CloseInitiator, _received: CloseFrameInfo | undefined): void {
+    // SPEC.md L6, B5: the closing handshake started (a Close was received, or sent because the
+    // connection failed; close() has already set CLOSING itself): a task sets CLOSING.
     setImmediate(() => {
       if (this.#readyState === OPEN) this.#readyState = CLOSING;
     });
@@ -487,15 +555,25 @@ export class WebSocket extends EventTarget {
     const cause = outcome.cause;
     // An error event accompanies a failed connection, not a closing-handshake timeout (E14).
     const fireError = this.#failed || (!outcome.wasClean && cause?.code !== "ERR_WS_CLOSE_TIMEOUT");
+    // SPEC.md L25 (★): messages given to send() while OPEN that never went out (the peer's
+    // Close came first) make the close unclean, though the peer's code and reason still show.
+    const hasUnsentData = this.#hasUnsentData || this.#queue.length > 0;
+    const wasClean = outcome.wasClean && !hasUnsentData;
+    const described =
+      cause !== undefined
+        ? describeCause(cause)
+        : hasUnsentData
+          ? { code: "ERR_WS_UNSENT_DATA", message: UNSENT_DATA_MESSAGE }
+          : undefined;
     const record: CloseDetails = {
       code: outcome.code,
       reason: outcome.reason,
-      wasClean: outcome.wasClean,
+      wasClean,
       initiator: outcome.initiator,
-      ...(cause === undefined ? {} : { cause: describeCause(cause) }),
+      ...(described === undefined ? {} : { cause: described }),
       ...(outcome.sentCode === undefined ? {} : { sentCode: outcome.sentCode }),
     };
-    this.#queueCloseTask(fireError, outcome.code, outcome.reason, outcome.wasClean, record);
+    this.#queueCloseTask(fireError, outcome.code, outcome.reason, wasClean, record);
   }
 
   #onFailed(failure: DialFailure): void {
@@ -528,9 +606,37 @@ export class WebSocket extends EventTarget {
       this.#transport = undefined;
       this.#queue = [];
       details.set(this, record);
-      if (fireError) this.dispatchEvent(new Event("error"));
-      this.dispatchEvent(new CloseEvent("close", { wasClean, code, reason }));
+      if (fireError) this.#fire(new Event("error"));
+      this.#fire(new CloseEvent("close", { wasClean, code, reason }));
     });
+  }
+
+  /**
+   * Dispatches an event of the connection. Node 20's EventTarget clears its dispatch flag after
+   * the first listener, so every later listener would see `currentTarget` null, `eventPhase` 0
+   * and an empty `composedPath()` (SPEC.md E17). Where that happens, the event gets own
+   * accessors that answer as the DOM standard says while this dispatch runs.
+   */
+  #fire(event: Event): void {
+    if (!DISPATCH_FLAG_IS_CLEARED_EARLY) {
+      this.dispatchEvent(event);
+      return;
+    }
+    let isDispatching = true;
+    Object.defineProperties(event, {
+      currentTarget: { get: () => (isDispatching ? this : null), configurable: true },
+      eventPhase: { get: () => (isDispatching ? AT_TARGET : NONE), configurable: true },
+      composedPath: {
+        value: () => (isDispatching ? [this] : []),
+        writable: true,
+        configurable: true,
+      },
+    });
+    try {
+      this.dispatchEvent(event);
+    } finally {
+      isDispatching = false;
+    }
   }
 }
 
@@ -546,6 +652,7 @@ for (const [name, value] of [
   Object.defineProperty(WebSocket, name, descriptor);
   Object.defineProperty(WebSocket.prototype, name, descriptor);
 }
+defineToStringTag(WebSocket, "WebSocket");
 for (const name of [
   "url",
   "readyState",
@@ -593,6 +700,93 @@ function isToken(text: string): boolean {
     if (c < 0x21 || c > 0x7e || SEPARATORS.has(text[i]!)) return false;
   }
   return true;
+}
+
+function invalidOption(name: string, value: unknown): RangeError {
+  return Object.assign(
+    new RangeError(`The ${name} option must be a positive number, got ${String(value)}.`),
+    { code: "ERR_WS_INVALID_OPTION" },
+  );
+}
+
+/** A timeout option: a positive number of milliseconds that Node's timers can honour. */
+function timerOption(name: string, value: unknown): number {
+  if (typeof value !== "number" || !(value > 0) || value > MAX_TIMER_MS) {
+    throw Object.assign(
+      new RangeError(
+        `The ${name} option must be a positive number of milliseconds up to ${MAX_TIMER_MS}, got ${String(value)}.`,
+      ),
+      { code: "ERR_WS_INVALID_OPTION" },
+    );
+  }
+  return value;
+}
+
+/** The `headers` option as name/value pairs, each converted to a string. */
+function toHeaderList(
+  headers: WebSocketOptions["headers"],
+): readonly (readonly [string, string])[] | undefined {
+  if (headers === undefined) return undefined;
+  if (headers === null || typeof headers !== "object") {
+    throw headerError("headers must be an object or a list of [name, value] pairs");
+  }
+  const entries: Iterable<readonly unknown[]> = isIterableObject(headers)
+    ? (headers as Iterable<readonly unknown[]>)
+    : Object.entries(headers);
+  const list: (readonly [string, string])[] = [];
+  for (const entry of entries) {
+    if (!isIterableObject(entry)) throw headerError("each header must be a [name, value] pair");
+    const pair = [...entry];
+    if (pair.length !== 2) throw headerError("each header must be a [name, value] pair");
+    list.push([toDOMString(pair[0]), toDOMString(pair[1])]);
+  }
+  return list;
+}
+
+/** Stand-in capabilities for a request that is built only to be checked, never sent. */
+const INERT_PORTS = {
+  random: { fill: (): void => {} },
+  sha1: { digest: (): Uint8Array => new Uint8Array(20) },
+};
+
+/**
+ * Refuses, synchronously, `headers` and `origin` options the handshake could not send (a
+ * control character, a reserved name such as `Host` or `Sec-WebSocket-Key`, SPEC.md P17). The
+ * handshake module owns those rules, so the request is built once here, with inert ports, and
+ * thrown away.
+ *
+ * @throws {TypeError} with `code` ERR_WS_INVALID_HEADER
+ */
+function checkRequestOptions(
+  url: URL,
+  headers: readonly (readonly [string, string])[] | undefined,
+  origin: string | undefined,
+): void {
+  if (headers === undefined && origin === undefined) return;
+  try {
+    buildClientRequest(
+      {
+        host: url.hostname,
+        // Port 0, a Fetch bad port, fails asynchronously later (SPEC.md A11), not here.
+        port: portOf(url) || 80,
+        secure: url.protocol === "wss:",
+        resourceName: `${url.pathname}${url.search}`,
+        ...(origin === undefined ? {} : { origin }),
+        ...(headers === undefined ? {} : { headers }),
+      },
+      INERT_PORTS,
+    );
+  } catch (error) {
+    if (error instanceof HandshakeError) throw headerError(error.message, error);
+    throw error;
+  }
+}
+
+function headerError(message: string, cause?: unknown): TypeError {
+  return Object.assign(
+    new TypeError(`Invalid WebSocket request header option: ${message}`, { cause }),
+    { code: "ERR_WS_INVALID_HEADER" },
+  );
 }
 
 function toOutgoing(data: unknown): Outgoing {
