@@ -6,8 +6,10 @@
 export {
   WebSocket,
   closeDetails,
+  ping,
   type WebSocketOptions,
   type CloseDetails,
+  type PongInfo,
 } from "./whatwg/websocket.js";
 export { CloseEvent, MessageEvent, type CloseEventInit } from "./whatwg/events.js";
 export type { CloseOutcome, CloseInitiator } from "./protocol/close-state.js";

@@ -9,6 +9,7 @@ import { createInterface, type Interface } from "node:readline";
 import {
   WebSocket,
   closeDetails,
+  ping,
   type CloseDetails,
   type CloseEvent,
   type WebSocketOptions,
@@ -244,12 +245,24 @@ export function runConnect(options: ConnectOptions, io: ConnectIO): Promise<numb
           }
           return true;
         }
-        case "ping":
-          print(
-            io.stderr,
-            "the WHATWG WebSocket API has no ping; sockwise answers the server's pings automatically",
-          );
+        case "ping": {
+          // Non-standard: the WHATWG API has no ping, so sockwise's `ping()` helper sends it.
+          const text = rest.join(" ");
+          try {
+            void ping(socket, text).then((pong) => {
+              if (pong === undefined)
+                print(io.stderr, "ping: the connection closed before the pong");
+              else
+                print(
+                  io.stderr,
+                  `pong ${JSON.stringify(escapeControl(new TextDecoder().decode(pong.data)))} after ${pong.rttMs.toFixed(1)} ms`,
+                );
+            });
+          } catch (error) {
+            print(io.stderr, `ping: ${(error as Error).message}`);
+          }
           return true;
+        }
         case "help":
           print(
             io.stderr,

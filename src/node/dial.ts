@@ -98,8 +98,7 @@ export function dial(options: DialOptions, handlers: DialHandlers): Dialing {
   let settled = false;
   let socket: Socket | undefined;
   let socketError: unknown;
-  // Assigned once below, but read by `fail` which may run before that (a synchronous failure).
-  // eslint-disable-next-line prefer-const
+  // Assigned below (when there is a timeout), but read by `fail`, which may run before that.
   let timer: NodeJS.Timeout | undefined;
 
   const fail = (failure: DialFailure): void => {
@@ -112,7 +111,11 @@ export function dial(options: DialOptions, handlers: DialHandlers): Dialing {
 
   let handshake: ClientHandshake;
   let requestBytes: Uint8Array;
+  let engine: Engine;
   try {
+    // Built now, so that a bad option fails the attempt here rather than throwing later from a
+    // socket callback.
+    engine = new Engine({ ...options.engine, role: "client", ports: nodePorts });
     const request = buildClientRequest(
       {
         host: url.hostname,
@@ -151,7 +154,6 @@ export function dial(options: DialOptions, handlers: DialHandlers): Dialing {
     s.off("error", onError);
     s.off("close", onClose);
     s.off("end", onEnd);
-    const engine = new Engine({ ...options.engine, role: "client", ports: nodePorts });
     const transport = new Transport(s, engine, handlers);
     handlers.open(transport, {
       protocol: result.protocol,
@@ -215,13 +217,15 @@ export function dial(options: DialOptions, handlers: DialHandlers): Dialing {
   socket.on("error", onError);
   socket.on("end", onEnd);
   socket.on("close", onClose);
-  timer = setTimeout(() => {
-    fail({
-      code: "ERR_WS_HANDSHAKE_TIMEOUT",
-      message: `the opening handshake did not complete within ${options.handshakeTimeoutMs} ms`,
-    });
-  }, options.handshakeTimeoutMs);
-  timer.unref();
+  // A timeout beyond what setTimeout honours (or Infinity) means no handshake timeout.
+  if (options.handshakeTimeoutMs <= MAX_TIMER_DELAY_MS)
+    timer = setTimeout(() => {
+      fail({
+        code: "ERR_WS_HANDSHAKE_TIMEOUT",
+        message: `the opening handshake did not complete within ${options.handshakeTimeoutMs} ms`,
+      });
+    }, options.handshakeTimeoutMs);
+  timer?.unref();
 
   return {
     abort: () => fail({ code: "ERR_WS_ABORTED", message: "the connection attempt was aborted" }),
@@ -252,3 +256,6 @@ function isTlsError(error: unknown): boolean {
     code === "UNABLE_TO_VERIFY_LEAF_SIGNATURE"
   );
 }
+
+/** The longest delay `setTimeout` honours (2^31 − 1 ms). */
+const MAX_TIMER_DELAY_MS = 2_147_483_647;

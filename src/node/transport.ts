@@ -115,9 +115,10 @@ export class Transport {
   }
 
   /**
-   * Sends one message. `onWritten` runs once its bytes are handed to the operating system (or
-   * the connection ended first).
-   * @returns false when nothing was sent because the closing handshake started on this side
+   * Sends one message. `onWritten(written)` runs once its bytes are handed to the operating
+   * system (`true`) or the connection ended before that (`false`).
+   * @returns false when nothing was sent because the closing handshake started on this side;
+   *   `onWritten` is then never called
    */
   send(kind: MessageKind, payload: Uint8Array, onWritten?: (written: boolean) => void): boolean {
     if (!this.#engine.send(kind, payload)) return false;
@@ -298,9 +299,11 @@ export class Transport {
     const deadline = this.#engine.nextDeadline();
     if (deadline === this.#timerAt) return;
     this.#clearTimer();
-    if (deadline === undefined) return;
+    // No timer for an infinite deadline (e.g. closeTimeoutMs: Infinity).
+    if (deadline === undefined || !Number.isFinite(deadline)) return;
     this.#timerAt = deadline;
-    const delay = Math.max(0, deadline - nodeClock.now());
+    // Node fires longer delays after 1 ms instead; waking up early just re-arms the timer.
+    const delay = Math.min(Math.max(0, deadline - nodeClock.now()), MAX_TIMER_DELAY_MS);
     this.#timer = setTimeout(this.#onTimer, Math.ceil(delay));
     this.#timer.unref();
   }
@@ -308,6 +311,7 @@ export class Transport {
   readonly #onTimer = (): void => {
     this.#timer = undefined;
     this.#timerAt = undefined;
+    // The engine ignores a timeout before its deadline (a clamped long delay).
     this.#engine.handleTimeout();
     this.#flush();
   };
@@ -318,3 +322,6 @@ export class Transport {
     this.#timerAt = undefined;
   }
 }
+
+/** The longest delay `setTimeout` honours (2^31 − 1 ms). */
+const MAX_TIMER_DELAY_MS = 2_147_483_647;

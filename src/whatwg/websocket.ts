@@ -101,6 +101,39 @@ export function closeDetails(socket: WebSocket): CloseDetails | undefined {
   return details.get(socket);
 }
 
+/** The answer to {@link ping}. */
+export interface PongInfo {
+  /** The Pong's payload (the Ping's, echoed by the peer). */
+  readonly data: Uint8Array;
+  /** Milliseconds between sending the Ping and receiving the Pong. */
+  readonly rttMs: number;
+}
+
+const pingers = new WeakMap<WebSocket, (data: Uint8Array) => Promise<PongInfo | undefined>>();
+
+/**
+ * Sends a Ping (RFC 6455 §5.5.2) on an open `socket` and resolves with the matching Pong and the
+ * round-trip time, or with `undefined` if the connection closes first. Non-standard: the
+ * WHATWG API exposes no ping (SPEC.md J6); this is for diagnostics such as the CLI's `/ping`.
+ *
+ * @throws {DOMException} InvalidStateError unless the socket is OPEN
+ * @throws {RangeError} for a payload over 125 bytes
+ */
+export function ping(
+  socket: WebSocket,
+  data: string | Uint8Array = new Uint8Array(0),
+): Promise<PongInfo | undefined> {
+  const payload = typeof data === "string" ? new TextEncoder().encode(data) : data.slice();
+  if (payload.length > 125) {
+    throw Object.assign(new RangeError("a ping carries at most 125 bytes"), {
+      code: "ERR_WS_CONTROL_FRAME_TOO_LONG",
+    });
+  }
+  const send = pingers.get(socket);
+  if (send === undefined) throw new TypeError("not a sockwise WebSocket");
+  return send(payload);
+}
+
 const CONNECTING = 0;
 const OPEN = 1;
 const CLOSING = 2;
@@ -176,6 +209,9 @@ export class WebSocket extends EventTarget {
    * came first): the close is then not clean (SPEC.md L25).
    */
   #hasUnsentData = false;
+  /** Pings sent by {@link ping} and not answered yet, oldest first. */
+  #pings: { payload: Uint8Array; sentAt: number; resolve: (pong: PongInfo | undefined) => void }[] =
+    [];
 
   /**
    * Creates a WebSocket and starts connecting (after the constructor returns).
@@ -196,6 +232,7 @@ export class WebSocket extends EventTarget {
     ...rest: [protocols?: string | readonly string[] | WebSocketOptions]
   ) {
     super();
+    pingers.set(this, (payload) => this.#ping(payload));
     if (arguments.length === 0) {
       throw new TypeError(
         "Failed to construct 'WebSocket': 1 argument required, but only 0 present.",
@@ -274,6 +311,7 @@ export class WebSocket extends EventTarget {
         open: (transport, info) => this.#onOpen(transport, info),
         failed: (failure) => this.#onFailed(failure),
         message: (binary, data) => this.#onMessage(binary, data),
+        pong: (data) => this.#onPong(data),
         closing: (initiator, received) => this.#onClosing(initiator, received),
         closed: (outcome) => this.#onClosed(outcome),
       },
@@ -605,10 +643,35 @@ export class WebSocket extends EventTarget {
       this.#readyState = CLOSED;
       this.#transport = undefined;
       this.#queue = [];
+      for (const pending of this.#pings.splice(0)) pending.resolve(undefined);
       details.set(this, record);
       if (fireError) this.#fire(new Event("error"));
       this.#fire(new CloseEvent("close", { wasClean, code, reason }));
     });
+  }
+
+  #ping(payload: Uint8Array): Promise<PongInfo | undefined> {
+    const transport = this.#transport;
+    if (this.#readyState !== OPEN || transport === undefined) {
+      throw new DOMException("ping() needs an OPEN WebSocket", "InvalidStateError");
+    }
+    return new Promise((resolve) => {
+      if (!transport.ping(payload)) {
+        resolve(undefined);
+        return;
+      }
+      this.#pings.push({ payload, sentAt: performance.now(), resolve });
+    });
+  }
+
+  /** A Pong answers the oldest Ping with the same payload (and, per J3, any older ones). */
+  #onPong(data: Uint8Array): void {
+    const index = this.#pings.findIndex((pending) => equalBytes(pending.payload, data));
+    if (index === -1) return; // an unsolicited Pong (SPEC.md J4)
+    const now = performance.now();
+    for (const pending of this.#pings.splice(0, index + 1)) {
+      pending.resolve({ data: data.slice(), rttMs: now - pending.sentAt });
+    }
   }
 
   /**
@@ -835,4 +898,10 @@ function describeCause(cause: ProtocolError | AbnormalCause): NonNullable<CloseD
   return error === undefined
     ? { code: cause.code, message: cause.message }
     : { code: cause.code, message: cause.message, error };
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -77,7 +77,7 @@ async function startSession(t: TestContext, extraArgs: readonly string[] = []): 
 }
 
 test(
-  "interactive: messages, prompt redraw, /binary, /ping notice, /close 4000 bye",
+  "interactive: messages, prompt redraw, /binary, /ping with its pong, /close 4000 bye",
   { skip },
   async (t) => {
     const session = await startSession(t);
@@ -110,8 +110,20 @@ test(
     type("/binary 0g\r");
     await expectTail(["> /binary 0g", "usage: /binary <hex bytes>, e.g. /binary 01 02 ff", ">"]);
 
-    type("/ping\r");
-    await waitUntil(() => /has no ping/.test(screen.lines().join("\n")), "the /ping notice");
+    const serverPings: string[] = [];
+    session.socket.addEventListener("ping", (event: MessageEvent) => {
+      serverPings.push(new TextDecoder().decode(event.data as Uint8Array));
+    });
+    type("/ping are you there\r");
+    await waitUntil(
+      () => /^pong "are you there" after \d+\.\d ms$/m.test(screen.lines().join("\n")),
+      "the pong line",
+    );
+    assert.deepEqual(
+      serverPings,
+      ["are you there"],
+      "the server received the Ping with its payload",
+    );
 
     type("/close 4000 bye\r");
     const close = await withTimeout(session.socket.closed, "the server-side close");
@@ -129,8 +141,8 @@ test(
       ...["< unsolicited \\u001b[31mred\\u0007", "> partial", "< partial"],
       ...["> /binary 01 02 ff", "< [binary 3 B] 01 02 ff"],
       ...["> /binary 0g", "usage: /binary <hex bytes>, e.g. /binary 01 02 ff"],
-      "> /ping",
-      "the WHATWG WebSocket API has no ping; sockwise answers the server's pings automatically",
+      "> /ping are you there",
+      screen.lines().find((line) => line.startsWith("pong "))!,
       ...["> /close 4000 bye", 'closed: code=4000 reason="bye" clean=true'],
     ]);
   },
@@ -186,8 +198,4 @@ test(
       'closed: code=4003 reason="kicked" clean=true',
     ]);
   },
-);
-
-test.todo(
-  "interactive: /ping [text] sends a Ping and shows the Pong (needs the lead's ping helper)",
 );
