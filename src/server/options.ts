@@ -6,6 +6,7 @@
 import type { IncomingMessage, Server as HttpServer } from "node:http";
 import type { Server as HttpsServer } from "node:https";
 import { ENGINE_DEFAULTS } from "../protocol/engine.js";
+import { MAX_CLOSE_REASON_BYTES, isWireCloseCode } from "../protocol/close-codes.js";
 import type { BinaryType } from "../facade/message-data.js";
 
 /** What an `authenticate` hook may answer. */
@@ -238,4 +239,53 @@ export function resolveServerOptions(options: WebSocketServerOptions): ResolvedS
     ),
     binaryType,
   };
+}
+
+/** Options of `WebSocketServer.close()`. */
+export interface ShutdownOptions {
+  /** The close code sent to every client (default 1001 Going Away); any code valid on the wire. */
+  readonly code?: number;
+  /** The close reason sent with it (default none), at most 123 UTF-8 bytes. */
+  readonly reason?: string;
+  /** How long to wait for clients to complete the closing handshake (default 5 000 ms). */
+  readonly timeoutMs?: number;
+}
+
+/** {@link ShutdownOptions} with every default applied. */
+export interface ResolvedShutdownOptions {
+  readonly code: number;
+  readonly reason: string;
+  readonly timeoutMs: number;
+}
+
+/**
+ * Applies the shutdown defaults and checks the values.
+ * @throws {RangeError} ERR_WS_INVALID_CLOSE_CODE, ERR_WS_INVALID_CLOSE_REASON or
+ *   ERR_WS_INVALID_OPTION
+ */
+export function resolveShutdownOptions(options: ShutdownOptions): ResolvedShutdownOptions {
+  const code = options.code ?? SERVER_DEFAULTS.shutdownCode;
+  if (!isWireCloseCode(code)) {
+    throw Object.assign(
+      new RangeError(
+        `shutdown code ${String(code)} may not be sent: use 1000–1003, 1007–1014 or 3000–4999`,
+      ),
+      { code: "ERR_WS_INVALID_CLOSE_CODE" },
+    );
+  }
+  const reason = options.reason ?? "";
+  if (typeof reason !== "string" || Buffer.byteLength(reason) > MAX_CLOSE_REASON_BYTES) {
+    throw Object.assign(
+      new RangeError(`the shutdown reason must be a string of at most 123 UTF-8 bytes`),
+      { code: "ERR_WS_INVALID_CLOSE_REASON" },
+    );
+  }
+  const timeoutMs = options.timeoutMs ?? SERVER_DEFAULTS.shutdownTimeoutMs;
+  if (typeof timeoutMs !== "number" || !(timeoutMs >= 0)) {
+    throw Object.assign(
+      new RangeError(`timeoutMs must be a number ≥ 0, got ${String(timeoutMs)}`),
+      { code: "ERR_WS_INVALID_OPTION" },
+    );
+  }
+  return { code, reason, timeoutMs };
 }

@@ -36,6 +36,33 @@ export interface ServerCloseInfo {
   readonly sentCode?: number;
 }
 
+/**
+ * The events of a {@link ServerWebSocket} and their types, for typed `addEventListener`.
+ * `message` carries a string (text) or, by `binaryType`, an ArrayBuffer, Blob or Buffer;
+ * `ping` and `pong` carry their payload as a Buffer.
+ */
+export interface ServerWebSocketEventMap {
+  message: ServerMessageEvent<string | ArrayBuffer | Blob | Buffer>;
+  ping: ServerMessageEvent<Buffer>;
+  pong: ServerMessageEvent<Buffer>;
+  close: ServerCloseEvent;
+  drain: Event;
+  open: Event;
+  error: Event;
+}
+
+/** A `MessageEvent` whose `data` has a known type (Node's global `MessageEvent` is not generic). */
+export type ServerMessageEvent<T> = MessageEvent & { readonly data: T };
+
+type AnyListener = Parameters<EventTarget["addEventListener"]>[1] | null;
+type AddOptions = Parameters<EventTarget["addEventListener"]>[2];
+type RemoveOptions = Parameters<EventTarget["removeEventListener"]>[2];
+
+/** A listener for one of the {@link ServerWebSocketEventMap} events. */
+type ServerWebSocketListener<K extends keyof ServerWebSocketEventMap> =
+  | ((this: ServerWebSocket, event: ServerWebSocketEventMap[K]) => unknown)
+  | { handleEvent(event: ServerWebSocketEventMap[K]): unknown };
+
 const CONNECTING = 0;
 const OPEN = 1;
 const CLOSING = 2;
@@ -69,11 +96,11 @@ export class ServerWebSocket extends EventTarget {
   declare readonly CLOSING: 2;
   declare readonly CLOSED: 3;
   declare onopen: ((event: Event) => unknown) | object | null;
-  declare onmessage: ((event: MessageEvent) => unknown) | object | null;
+  declare onmessage: ((event: ServerWebSocketEventMap["message"]) => unknown) | object | null;
   declare onerror: ((event: Event) => unknown) | object | null;
   declare onclose: ((event: ServerCloseEvent) => unknown) | object | null;
-  declare onping: ((event: MessageEvent) => unknown) | object | null;
-  declare onpong: ((event: MessageEvent) => unknown) | object | null;
+  declare onping: ((event: ServerWebSocketEventMap["ping"]) => unknown) | object | null;
+  declare onpong: ((event: ServerWebSocketEventMap["pong"]) => unknown) | object | null;
   declare ondrain: ((event: Event) => unknown) | object | null;
 
   /** Resolves, never rejects, once the connection is over. */
@@ -111,6 +138,31 @@ export class ServerWebSocket extends EventTarget {
   /** @internal Connects the socket to its transport (before the head bytes are fed). */
   attach(transport: Transport): void {
     this.#transport = transport;
+  }
+
+  /**
+   * Adds an event listener; typed for this socket's events, so `e.data` of a `message` and
+   * `e.code` of a `close` need no cast.
+   */
+  override addEventListener<K extends keyof ServerWebSocketEventMap>(
+    type: K,
+    listener: ServerWebSocketListener<K> | null,
+    options?: AddOptions,
+  ): void;
+  override addEventListener(type: string, listener: AnyListener, options?: AddOptions): void;
+  override addEventListener(type: string, listener: AnyListener, options?: AddOptions): void {
+    if (listener !== null) super.addEventListener(type, listener, options);
+  }
+
+  /** Removes an event listener added with {@link ServerWebSocket.addEventListener}. */
+  override removeEventListener<K extends keyof ServerWebSocketEventMap>(
+    type: K,
+    listener: ServerWebSocketListener<K> | null,
+    options?: RemoveOptions,
+  ): void;
+  override removeEventListener(type: string, listener: AnyListener, options?: RemoveOptions): void;
+  override removeEventListener(type: string, listener: AnyListener, options?: RemoveOptions): void {
+    if (listener !== null) super.removeEventListener(type, listener, options);
   }
 
   /** The request URL (path and query) the client connected to. */
@@ -322,7 +374,8 @@ export class ServerWebSocket extends EventTarget {
 
   /** @internal */
   handleDrain(): void {
-    this.#settleDrain();
+    // The socket is empty, but a message may still wait in the queue (behind a Blob).
+    if (this.#bufferedAmount === 0) this.#settleDrain();
     if (this.#readyState === OPEN) this.dispatchEvent(new Event("drain"));
   }
 

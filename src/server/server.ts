@@ -6,15 +6,22 @@
  * @module
  */
 import { EventEmitter } from "node:events";
-import { createServer, type IncomingMessage, type Server as HttpServer } from "node:http";
+import {
+  createServer,
+  type IncomingMessage,
+  type Server as HttpServer,
+  type ServerResponse,
+} from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { acceptUpgrade, checkUpgradeRequest, rejectUpgrade } from "../node/upgrade.js";
 import { toOutgoing } from "../facade/message-data.js";
 import {
   resolveServerOptions,
-  SERVER_DEFAULTS,
+  resolveShutdownOptions,
   type ResolvedServerOptions,
+  type ResolvedShutdownOptions,
+  type ShutdownOptions,
   type WebSocketServerOptions,
 } from "./options.js";
 import { ServerWebSocket, type ServerCloseInfo } from "./server-socket.js";
@@ -27,14 +34,7 @@ export interface ShutdownResult {
   readonly forced: number;
 }
 
-/** Options of {@link WebSocketServer.close}. */
-export interface ShutdownOptions {
-  /** The close code sent to every client (default 1001 Going Away). */
-  readonly code?: number;
-  readonly reason?: string;
-  /** How long to wait for clients to complete the closing handshake (default 5 000 ms). */
-  readonly timeoutMs?: number;
-}
+export type { ShutdownOptions } from "./options.js";
 
 /** The result of {@link WebSocketServer.broadcast}. */
 export interface BroadcastResult {
@@ -58,6 +58,9 @@ interface UpgradeRouter {
   readonly listener: (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
 }
 const routers = new WeakMap<HttpServer, UpgradeRouter>();
+
+/** What the handshake timer resolves with. */
+const TIMED_OUT = Symbol("timed out");
 
 /**
  * A WebSocket server.
@@ -92,26 +95,26 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     this.#options = resolveServerOptions(options);
     const { mode } = this.#options;
     if (mode === "standalone") {
+      const handshakeTimeoutMs = this.#options.handshakeTimeoutMs;
       const server = createServer(
-        { maxHeaderSize: this.#options.maxHeaderBytes },
-        (_request, response) => {
-          const body = "426 Upgrade Required: this is a WebSocket endpoint\n";
-          response.writeHead(426, {
-            "Content-Type": "text/plain; charset=utf-8",
-            Upgrade: "websocket",
-            Connection: "Upgrade",
-          });
-          response.end(body);
+        {
+          maxHeaderSize: this.#options.maxHeaderBytes,
+          // A slow-loris request head is dropped at the handshake timeout (G15, P9). Node only
+          // checks its timeouts every `connectionsCheckingInterval` (30 s by default), so check
+          // often enough for the timeout to mean what it says.
+          headersTimeout: handshakeTimeoutMs,
+          requestTimeout: handshakeTimeoutMs,
+          connectionsCheckingInterval: Math.ceil(
+            Math.min(1000, Math.max(10, handshakeTimeoutMs / 4)),
+          ),
         },
+        answerPlainRequest,
       );
-      // A slow-loris request head is dropped at the handshake timeout.
-      server.headersTimeout = this.#options.handshakeTimeoutMs;
-      server.requestTimeout = this.#options.handshakeTimeoutMs;
       server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
         void this.#handle(request, socket, head, true);
       });
-      server.on("clientError", (_error, socket: Duplex) => {
-        rejectUpgrade(socket, 400);
+      server.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => {
+        answerClientError(error, socket);
       });
       this.#httpServer = server;
       this.#ready = new Promise<AddressInfo>((resolve, reject) => {
@@ -216,34 +219,28 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
    * (1001 by default), waits for them up to `timeoutMs`, destroys the stragglers, and resolves
    * with how many closed cleanly and how many were forced. An attached HTTP server is left to
    * its owner; a standalone one is closed. Calling it again returns the same promise.
+   *
+   * @throws {RangeError} ERR_WS_INVALID_CLOSE_CODE for a code not valid on the wire (SPEC.md
+   *   M2), ERR_WS_INVALID_CLOSE_REASON for a reason over 123 UTF-8 bytes, ERR_WS_INVALID_OPTION
+   *   for a negative or non-numeric timeout; nothing is shut down then
    */
   close(options: ShutdownOptions = {}): Promise<ShutdownResult> {
-    this.#shuttingDown ??= this.#shutdown(options);
+    if (this.#shuttingDown === undefined) {
+      // Checked before anything is shut: a bad argument must not leave the server half closed.
+      const shutdown = resolveShutdownOptions(options);
+      this.#shuttingDown = this.#shutdown(shutdown);
+    }
     return this.#shuttingDown;
   }
 
-  async #shutdown(options: ShutdownOptions): Promise<ShutdownResult> {
-    const code = options.code ?? SERVER_DEFAULTS.shutdownCode;
-    const reason = options.reason ?? "";
-    const timeoutMs = options.timeoutMs ?? SERVER_DEFAULTS.shutdownTimeoutMs;
+  async #shutdown({ code, reason, timeoutMs }: ResolvedShutdownOptions): Promise<ShutdownResult> {
     this.#stopHeartbeat();
     this.#detach();
-    const listening = this.#httpServer?.listening === true;
-    const httpClosed =
-      this.#httpServer === undefined || !listening
-        ? Promise.resolve()
-        : new Promise<void>((resolve) => this.#httpServer!.close(() => resolve()));
+    const httpClosed = this.#closeHttpServer();
     for (const socket of this.#handshakes)
       rejectUpgrade(socket, 503, { body: "the server is shutting down" });
     const clients = [...this.#clients];
-    for (const client of clients) {
-      try {
-        client.close(code, reason);
-      } catch (error) {
-        // An invalid shutdown code is the caller's mistake: report it rather than hang.
-        throw Object.assign(error as Error, { code: "ERR_WS_INVALID_CLOSE_CODE" });
-      }
-    }
+    for (const client of clients) client.close(code, reason);
     const all = Promise.all(clients.map((client) => client.closed));
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => {
@@ -266,6 +263,24 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     return { clean, forced: outcomes.length - clean };
   }
 
+  /**
+   * Closes a standalone server's own HTTP server; resolves once it has closed. If it is still
+   * starting to listen, waits for that first, so the port is never left open after close().
+   */
+  async #closeHttpServer(): Promise<void> {
+    const server = this.#httpServer;
+    if (server === undefined) return;
+    if (!server.listening) {
+      if (this.#listenError !== undefined) return;
+      try {
+        await this.#ready;
+      } catch {
+        return;
+      }
+    }
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
   // ---- accepting --------------------------------------------------------------------------
 
   #attach(server: HttpServer): void {
@@ -273,12 +288,21 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     if (router === undefined) {
       const servers = new Set<WebSocketServer>();
       const listener = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+        // The server for exactly this path wins; one without `path` takes the rest, whatever
+        // the order in which they were attached.
         const path = pathOf(request);
+        let chosen: WebSocketServer | undefined;
         for (const candidate of servers) {
-          if (candidate.#options.path === undefined || candidate.#options.path === path) {
-            void candidate.#handle(request, socket, head, false);
-            return;
+          const wanted = candidate.#options.path;
+          if (wanted === path) {
+            chosen = candidate;
+            break;
           }
+          if (wanted === undefined) chosen ??= candidate;
+        }
+        if (chosen !== undefined) {
+          void chosen.#handle(request, socket, head, false);
+          return;
         }
         // Nobody here wants it; answer 404 unless someone else listens for upgrades too.
         if (server.listenerCount("upgrade") === 1) rejectUpgrade(socket, 404);
@@ -337,19 +361,29 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       return undefined;
     }
     this.#handshakes.add(socket);
-    const timer = setTimeout(() => socket.destroy(), options.handshakeTimeoutMs);
+    // G15: a handshake that is not decided in time is dropped, even if `authenticate` never
+    // settles; the slot it held counts against maxConnections only until then.
+    let timedOut!: () => void;
+    const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
+      timedOut = () => resolve(TIMED_OUT);
+    });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      timedOut();
+    }, options.handshakeTimeoutMs);
     try {
       if (options.authenticate !== undefined) {
         let decision;
         try {
-          decision = await options.authenticate(request, {
-            protocols: validation.protocols,
-            origin,
-          });
+          decision = await Promise.race([
+            options.authenticate(request, { protocols: validation.protocols, origin }),
+            timeout,
+          ]);
         } catch {
           rejectUpgrade(socket, 500);
           return undefined;
         }
+        if (decision === TIMED_OUT) return undefined;
         if (decision === false) {
           rejectUpgrade(socket, 401);
           return undefined;
@@ -364,7 +398,15 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
           return undefined;
         }
       }
-      if (socket.destroyed || !socket.writable || this.#shuttingDown !== undefined) {
+      // The client may have left while `authenticate` ran (or before a framework called
+      // handleUpgrade). Its FIN was consumed with no listener, so the transport would never see
+      // it: check now, and never accept a connection that is already gone.
+      if (
+        socket.destroyed ||
+        !socket.writable ||
+        socket.readableEnded ||
+        this.#shuttingDown !== undefined
+      ) {
         socket.destroy();
         return undefined;
       }
@@ -439,7 +481,15 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     client.attach(transport);
     this.#clients.add(client);
     this.#heartbeat.set(client, { seen: 0, idleSince: performance.now(), pingedAt: undefined });
-    this.emit("connection", client, request);
+    try {
+      this.emit("connection", client, request);
+    } catch (error) {
+      // A listener's bug: surface it as an uncaught exception, as any event listener's would,
+      // without leaving this connection half started or rejecting handleUpgrade().
+      process.nextTick(() => {
+        throw error;
+      });
+    }
     transport.start(head);
     return client;
   }
@@ -489,6 +539,60 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       }
     }
   }
+}
+
+/**
+ * Answers a request that Node did not treat as an upgrade (standalone mode). A WebSocket
+ * handshake that lacks the `Connection: Upgrade` or `Upgrade: websocket` token is a bad request
+ * (RFC 6455 §4.2.1 items 3–4, SPEC.md G3): 400 with the reason; any other request learns that
+ * this is a WebSocket endpoint: 426 with `Upgrade: websocket` (RFC 9110 §15.5.22).
+ */
+function answerPlainRequest(request: IncomingMessage, response: ServerResponse): void {
+  const upgrade = request.headers.upgrade;
+  const attempted =
+    request.headers["sec-websocket-key"] !== undefined ||
+    (upgrade !== undefined && /websocket/i.test(upgrade));
+  const validation = attempted ? checkUpgradeRequest(request) : undefined;
+  if (validation !== undefined && !validation.ok) {
+    const body = `${validation.message}\n`;
+    response.writeHead(validation.status, [
+      ["Content-Type", "text/plain; charset=utf-8"],
+      ["Content-Length", String(Buffer.byteLength(body))],
+      ["Connection", "close"],
+      ...validation.headers.filter(([name]) => name.toLowerCase() !== "connection"),
+    ]);
+    response.end(body);
+    return;
+  }
+  const body = "426 Upgrade Required: this is a WebSocket endpoint\n";
+  response.writeHead(426, {
+    "Content-Type": "text/plain; charset=utf-8",
+    "Content-Length": String(Buffer.byteLength(body)),
+    Upgrade: "websocket",
+    Connection: "Upgrade",
+  });
+  response.end(body);
+}
+
+/**
+ * Answers a request Node's HTTP parser refused (standalone mode), with the status Node itself
+ * would use: 431 for a head over `maxHeaderBytes` (SPEC.md G15, P9), 408 for a head not complete
+ * within the handshake timeout, 400 otherwise. Never throws.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  const response = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (response?.headersSent === true) {
+    // A response on this keep-alive connection is already under way: no room for another.
+    socket.destroy();
+    return;
+  }
+  const status =
+    error.code === "HPE_HEADER_OVERFLOW"
+      ? 431
+      : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? 408
+        : 400;
+  rejectUpgrade(socket, status);
 }
 
 function pathOf(request: IncomingMessage): string {
