@@ -15,6 +15,8 @@ socket.binaryType = "arraybuffer";
 socket.onmessage = (event: MessageEvent) => socket.send(event.data as string | ArrayBuffer);
 socket.onclose = (event: CloseEvent) => {
   const details = closeDetails(socket);
-  process.stderr.write(`closed ${event.code} ${JSON.stringify(event.reason)} clean=${event.wasClean} cause=${details?.cause?.code ?? "-"}\n`);
+  process.stderr.write(
+    `closed ${event.code} ${JSON.stringify(event.reason)} clean=${event.wasClean} cause=${details?.cause?.code ?? "-"}\n`,
+  );
   process.exit(0);
 };

@@ -19,7 +19,8 @@ server.on("connection", (socket) => {
   socket.onmessage = (event: MessageEvent) => socket.send(event.data as string | Buffer);
 });
 server.ready().then(
-  (address) => process.stderr.write(`sockwise echo server listening on ${address.address}:${address.port}\n`),
+  (address) =>
+    process.stderr.write(`sockwise echo server listening on ${address.address}:${address.port}\n`),
   (error: unknown) => {
     process.stderr.write(`cannot listen: ${String(error)}\n`);
     process.exit(1);

@@ -1,0 +1,172 @@
+#!/usr/bin/env node
+// Turns the interop matrix written by the test run (test-artifacts/interop/<pairing>.json, one
+// file per pairing, from test/interop/*.test.ts) into a Markdown table (scenario × pairing) and
+// puts it into README.md between the `<!-- interop:start -->` and `<!-- interop:end -->` markers.
+// It also writes the merged matrix to test-artifacts/interop-matrix.json.
+//
+//   node scripts/interop-table.mjs            # update README.md and the merged matrix
+//   node scripts/interop-table.mjs --print    # print the Markdown only, write nothing
+//   node scripts/interop-table.mjs --check    # exit 1 if README.md's section is not up to date
+//
+// Run the tests first: `npx tsc -p tsconfig.json && node scripts/run-tests.mjs interop`.
+import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+const root = new URL("..", import.meta.url).pathname;
+const dir = join(root, "test-artifacts", "interop");
+const readmePath = join(root, "README.md");
+const START = "<!-- interop:start -->";
+const END = "<!-- interop:end -->";
+const ORDER = [
+  "sockwise-client--ws-server",
+  "sockwise-client--websockets-server",
+  "sockwise-server--ws-client",
+  "sockwise-server--undici-client",
+  "sockwise-server--websockets-client",
+  "sockwise-server--chromium-client",
+];
+
+const mode = process.argv.includes("--print")
+  ? "print"
+  : process.argv.includes("--check")
+    ? "check"
+    : "write";
+
+if (!existsSync(dir)) {
+  console.error(
+    `no matrix at ${dir}: run the interop tests first (node scripts/run-tests.mjs interop)`,
+  );
+  process.exit(1);
+}
+/** @type {any[]} */
+const pairings = readdirSync(dir)
+  .filter((name) => name.endsWith(".json"))
+  .map((name) => JSON.parse(readFileSync(join(dir, name), "utf8")))
+  .sort((a, b) => {
+    const rank = (/** @type {any} */ p) => {
+      const i = ORDER.indexOf(p.pairing);
+      return i === -1 ? ORDER.length : i;
+    };
+    return rank(a) - rank(b) || a.pairing.localeCompare(b.pairing);
+  });
+if (pairings.length === 0) {
+  console.error(`no pairing files in ${dir}`);
+  process.exit(1);
+}
+
+/** @param {string} text */
+const cellText = (text) => text.replaceAll("|", "\\|").replaceAll("\n", " ");
+
+/** @param {{ code: number, wasClean: boolean }} end */
+const code = (end) => `${end.code}${end.wasClean ? "" : "†"}`;
+
+/** @type {string[]} */
+const notes = [];
+/** @param {string} text */
+function noteRef(text) {
+  let index = notes.indexOf(text);
+  if (index === -1) index = notes.push(text) - 1;
+  return `[${index + 1}](#interop-note-${index + 1})`;
+}
+
+const scenarios = [];
+for (const pairing of pairings) {
+  for (const result of pairing.results) {
+    if (!scenarios.some((s) => s.id === result.scenario)) {
+      scenarios.push({ id: result.scenario, title: result.title });
+    }
+  }
+}
+
+/** @param {any} pairing */
+function header(pairing) {
+  const peerRole = pairing.sockwiseRole === "client" ? "server" : "client";
+  const version = pairing.peerVersion ? ` ${pairing.peerVersion}` : "";
+  return `sockwise ${pairing.sockwiseRole} ↔<br>${pairing.peerName}${version} ${peerRole}`;
+}
+
+/** @param {any} pairing @param {string} scenario */
+function cell(pairing, scenario) {
+  if (pairing.skipped) return `⏭ ${noteRef(`${pairing.pairing}: skipped, ${pairing.skipped}`)}`;
+  const result = pairing.results.find((/** @type {any} */ r) => r.scenario === scenario);
+  if (!result) {
+    return pairing.setupError
+      ? `❌ ${noteRef(`${pairing.pairing}: did not start: ${pairing.setupError}`)}`
+      : "—";
+  }
+  if (result.status === "skip") return `⏭ ${noteRef(result.problems.join("; "))}`;
+  const observed = result.observed
+    ? ` ${code(result.observed.client)} ⇄ ${code(result.observed.server)}`
+    : "";
+  const parts = [];
+  if (result.note) parts.push(noteRef(result.note));
+  if (result.knownBug) parts.push(`known bug ${noteRef(`Known sockwise bug: ${result.knownBug}`)}`);
+  else if (result.status === "fail") {
+    parts.push(noteRef(`${pairing.pairing}, ${scenario}: ${result.problems.join("; ")}`));
+  }
+  return `${result.status === "pass" ? "✅" : "❌"}${observed}${parts.length ? ` (${parts.join(", ")})` : ""}`;
+}
+
+const lines = [];
+lines.push(`| scenario | ${pairings.map(header).join(" | ")} |`);
+lines.push(`| --- |${" --- |".repeat(pairings.length)}`);
+for (const scenario of scenarios) {
+  lines.push(
+    `| ${cellText(scenario.title)} | ${pairings.map((p) => cell(p, scenario.id)).join(" | ")} |`,
+  );
+}
+
+const passed = pairings.flatMap((p) => p.results).filter((r) => r.status === "pass").length;
+const failed = pairings
+  .flatMap((p) => p.results)
+  .filter((r) => r.status === "fail" && !r.knownBug).length;
+const knownBugs = pairings.flatMap((p) => p.results).filter((r) => r.knownBug).length;
+const skipped = pairings.flatMap((p) => p.results).filter((r) => r.status === "skip").length;
+const first = pairings[0];
+const dates = pairings.map((p) => p.generatedAt).sort();
+const markdown = [
+  `Generated by \`node scripts/interop-table.mjs\` from the run of ${dates[0]?.slice(0, 10)}` +
+    ` (Node ${first.node}): ${passed} passed, ${failed} failed, ${knownBugs} failed on a known` +
+    ` sockwise bug (TODO tests), ${skipped} skipped.` +
+    ` Each cell: ✅ or ❌, then the close code the **client** reported ⇄ the one the **server**` +
+    ` reported († = \`wasClean\` false). Every test also asserts both reasons, \`wasClean\`, and` +
+    ` sockwise's \`initiator\` and failure \`cause\`; before each close a burst of` +
+    ` ${first.burstMessages} messages (text and binary, 0 B to ${first.maxMessageBytes} B, seed` +
+    ` ${first.seed} + scenario index) must come back intact and in order. Numbers in brackets link to` +
+    ` notes: a peer's legitimate difference, or a known sockwise bug.`,
+  "",
+  ...lines,
+  "",
+  ...notes.map((text, i) => `<a id="interop-note-${i + 1}"></a>${i + 1}. ${cellText(text)}`),
+].join("\n");
+
+if (mode === "print") {
+  process.stdout.write(`${markdown}\n`);
+  process.exit(0);
+}
+
+const readme = readFileSync(readmePath, "utf8");
+const start = readme.indexOf(START);
+const end = readme.indexOf(END);
+if (start === -1 || end === -1 || end < start) {
+  console.error(`README.md has no ${START} … ${END} section`);
+  process.exit(1);
+}
+const updated = `${readme.slice(0, start + START.length)}\n\n${markdown}\n\n${readme.slice(end)}`;
+if (mode === "check") {
+  if (updated !== readme) {
+    console.error(
+      "README.md's interop table is not up to date: run node scripts/interop-table.mjs",
+    );
+    process.exit(1);
+  }
+  process.exit(0);
+}
+writeFileSync(readmePath, updated);
+writeFileSync(
+  join(root, "test-artifacts", "interop-matrix.json"),
+  `${JSON.stringify({ generatedAt: new Date().toISOString(), pairings }, null, 2)}\n`,
+);
+console.log(
+  `README.md: interop table updated (${pairings.length} pairings, ${passed} passed, ${failed} failed, ${knownBugs} known bugs, ${skipped} skipped)`,
+);
