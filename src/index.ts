@@ -21,7 +21,12 @@ export {
   type BroadcastResult,
   type WebSocketServerEvents,
 } from "./server/server.js";
-export { ServerWebSocket, type ServerCloseInfo } from "./server/server-socket.js";
+export {
+  ServerWebSocket,
+  type ServerCloseInfo,
+  type ServerWebSocketEventMap,
+  type ServerMessageEvent,
+} from "./server/server-socket.js";
 export { ServerCloseEvent } from "./server/server-events.js";
 export {
   SERVER_DEFAULTS,

@@ -67,7 +67,12 @@ export async function runServe(
     response.writeHead(404, { "Content-Type": "text/plain; charset=utf-8" });
     response.end("not found\n");
   });
-  const server = new WebSocketServer({ server: http, path: options.path });
+  // A debugging echo server speaks whatever subprotocol the client asks for first.
+  const server = new WebSocketServer({
+    server: http,
+    path: options.path,
+    handleProtocols: (offered) => offered[0],
+  });
   let nextId = 1;
   server.on("connection", (socket, request) => {
     const id = nextId++;

@@ -80,6 +80,9 @@ export class Transport {
   start(head?: Uint8Array): void {
     if (head !== undefined && head.length > 0) this.#engine.receive(head);
     this.#flush();
+    // The socket may have ended or closed before the transport took it over (an asynchronous
+    // accept): those events were emitted without us listening.
+    if (this.#socket.readableEnded) this.#onEnd();
     if (this.#socket.destroyed) this.#onClose();
   }
 
@@ -122,7 +125,9 @@ export class Transport {
    */
   send(kind: MessageKind, payload: Uint8Array, onWritten?: (written: boolean) => void): boolean {
     if (!this.#engine.send(kind, payload)) return false;
-    this.#flush(onWritten);
+    if (onWritten !== undefined)
+      this.#writeCallbacks.push({ at: this.#engine.writeCount, onWritten });
+    this.#flush();
     return true;
   }
 
@@ -134,7 +139,9 @@ export class Transport {
     onWritten?: (written: boolean) => void,
   ): boolean {
     if (!this.#engine.sendFrame(opcode, payload, fin)) return false;
-    this.#flush(onWritten);
+    if (onWritten !== undefined)
+      this.#writeCallbacks.push({ at: this.#engine.writeCount, onWritten });
+    this.#flush();
     return true;
   }
 
@@ -215,39 +222,50 @@ export class Transport {
   // ---- outputs ------------------------------------------------------------------------------
 
   /**
-   * Carries out the engine's outputs in order; `onWritten` attaches to the last write. A handler
-   * may call back into the transport (e.g. echo a message); that nested call carries out the
-   * outputs it caused at once, which keeps every write in the order the engine produced it.
+   * Carries out the engine's outputs in order. Only the outermost call does: a handler that calls
+   * back into the transport (e.g. the application answering a message) only queues work in the
+   * engine, and the loop below carries it out after the rest of the current batch. So every
+   * message of a batch reaches the application before a Close that followed it takes effect
+   * (the engine holds that Close back until the batch has been taken), and writes keep the
+   * engine's order.
    */
-  #flush(onWritten?: (written: boolean) => void): void {
-    let outputs = this.#engine.takeOutputs();
-    while (outputs.length > 0) {
-      this.#carryOut(outputs, onWritten);
-      onWritten = undefined;
-      outputs = this.#engine.takeOutputs();
+  #flush(): void {
+    if (this.#isFlushing) return;
+    this.#isFlushing = true;
+    try {
+      for (
+        let outputs = this.#engine.takeOutputs();
+        outputs.length > 0;
+        outputs = this.#engine.takeOutputs()
+      ) {
+        this.#carryOut(outputs);
+      }
+    } finally {
+      this.#isFlushing = false;
     }
-    // Nothing was written (e.g. the engine refused): still settle the caller.
-    if (onWritten !== undefined) onWritten(false);
     this.#armTimer();
   }
 
-  #carryOut(outputs: readonly Output[], onWritten: ((written: boolean) => void) | undefined): void {
+  #isFlushing = false;
+  /** Writes carried out so far, to match {@link Engine.writeCount} marks. */
+  #writesCarriedOut = 0;
+  /** Completion callbacks of sent messages, each waiting for its last write, oldest first. */
+  readonly #writeCallbacks: { at: number; onWritten: (written: boolean) => void }[] = [];
+
+  #carryOut(outputs: readonly Output[]): void {
     const socket = this.#socket;
-    let lastWrite = -1;
-    if (onWritten !== undefined) {
-      for (let i = outputs.length - 1; i >= 0; i--) {
-        if (outputs[i]!.type === "write") {
-          lastWrite = i;
-          break;
-        }
-      }
-    }
     for (let i = 0; i < outputs.length; i++) {
       const output = outputs[i]!;
       switch (output.type) {
-        case "write":
+        case "write": {
+          const count = ++this.#writesCarriedOut;
+          const waiting = this.#writeCallbacks[0];
+          const onWritten =
+            waiting !== undefined && waiting.at === count
+              ? this.#writeCallbacks.shift()!.onWritten
+              : undefined;
           if (socket.destroyed || !socket.writable) {
-            if (i === lastWrite) onWritten!(false);
+            onWritten?.(false);
             break;
           }
           if (this.#coalesce && !this.#corked) {
@@ -255,9 +273,11 @@ export class Transport {
             socket.cork();
             process.nextTick(this.#uncork);
           }
-          if (i === lastWrite) socket.write(output.data, (error) => onWritten!(error == null));
+          if (onWritten !== undefined)
+            socket.write(output.data, (error) => onWritten(error == null));
           else socket.write(output.data);
           break;
+        }
         case "shutdownWrite":
           this.#uncork();
           socket.end();

@@ -84,6 +84,7 @@ export class Engine implements FrameSink {
   #deferred: (() => void) | undefined;
   /** Whether a message of the caller's own fragmentation is in progress (sendFrame). */
   #isSendingFragments = false;
+  #writeCount = 0;
   /** Payload of the control frame being received (at most 125 bytes). */
   #control: Uint8Array = EMPTY;
   #controlFill = 0;
@@ -141,6 +142,14 @@ export class Engine implements FrameSink {
   /** Whether data may still be sent (the connection is open and no Close was sent). */
   get canSend(): boolean {
     return !this.#close.hasSentClose && this.#close.phase !== "closed";
+  }
+
+  /**
+   * How many `write` outputs the engine has produced so far (it only grows). A host reads it
+   * right after a `send()` to know which write completes that message.
+   */
+  get writeCount(): number {
+    return this.#writeCount;
   }
 
   /** The time (by the injected clock) at which {@link Engine.handleTimeout} must be called. */
@@ -447,6 +456,7 @@ export class Engine implements FrameSink {
         this.#applyMask(body, maskKey, 0);
       }
       this.#outputs.push({ type: "write", data: frame });
+      this.#writeCount++;
       return;
     }
     const headerBytes = headerLength(length, false);
@@ -456,11 +466,13 @@ export class Engine implements FrameSink {
       writeHeader(frame, 0, fin, 0, opcode, length, undefined);
       frame.set(payload, headerBytes);
       this.#outputs.push({ type: "write", data: frame });
+      this.#writeCount++;
       return;
     }
     const header = allocateFrame(headerBytes);
     writeHeader(header, 0, fin, 0, opcode, length, undefined);
     this.#outputs.push({ type: "write", data: header }, { type: "write", data: payload });
+    this.#writeCount += 2;
   }
 }
 

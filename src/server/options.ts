@@ -54,6 +54,11 @@ export interface WebSocketServerOptions {
   readonly maxFragments?: number;
   /** How long to wait for the client's Close after sending ours (default 10 000 ms). */
   readonly closeTimeoutMs?: number;
+  /**
+   * How long to wait for the client to end TCP after the Close frames were exchanged (the server
+   * half-closes first) or after a failure, before destroying the socket (default 2 000 ms).
+   */
+  readonly tcpCloseWaitMs?: number;
   /** How long a client may take from the upgrade request to the 101 (default 10 000 ms). */
   readonly handshakeTimeoutMs?: number;
   /** Refuse new connections with 503 beyond this many (default 10 000). */
@@ -70,7 +75,9 @@ export interface WebSocketServerOptions {
   ) => AuthenticationResult | Promise<AuthenticationResult>;
   /**
    * Choose the subprotocol from the client's offer; return `undefined` to choose none. Default:
-   * the first offered that is in `protocols` when that is given, otherwise the client's first.
+   * the client's first offer that is in `protocols`; none when `protocols` is not given (a server
+   * must not claim a subprotocol it does not speak, RFC 6455 §4.2.2; a browser client that asked
+   * for one then fails the connection, which is the honest outcome).
    */
   readonly handleProtocols?: (
     protocols: readonly string[],
@@ -91,6 +98,7 @@ export const SERVER_DEFAULTS = {
   maxMessageBytes: ENGINE_DEFAULTS.serverMaxMessageBytes,
   maxFragments: ENGINE_DEFAULTS.maxFragments,
   closeTimeoutMs: ENGINE_DEFAULTS.closeTimeoutMs,
+  tcpCloseWaitMs: ENGINE_DEFAULTS.tcpCloseWaitMs,
   handshakeTimeoutMs: 10_000,
   maxConnections: 10_000,
   maxHeaderBytes: 16 * 1024,
@@ -111,6 +119,7 @@ export interface ResolvedServerOptions {
   readonly maxMessageBytes: number;
   readonly maxFragments: number;
   readonly closeTimeoutMs: number;
+  readonly tcpCloseWaitMs: number;
   readonly handshakeTimeoutMs: number;
   readonly maxConnections: number;
   readonly maxHeaderBytes: number;
@@ -189,7 +198,7 @@ export function resolveServerOptions(options: WebSocketServerOptions): ResolvedS
     options.handleProtocols ??
     ((offered: readonly string[]): string | undefined =>
       supported === undefined
-        ? offered[0]
+        ? undefined
         : offered.find((protocol) => supported.includes(protocol)));
   return {
     mode:
@@ -212,6 +221,11 @@ export function resolveServerOptions(options: WebSocketServerOptions): ResolvedS
       "closeTimeoutMs",
       options.closeTimeoutMs,
       SERVER_DEFAULTS.closeTimeoutMs,
+    ),
+    tcpCloseWaitMs: positive(
+      "tcpCloseWaitMs",
+      options.tcpCloseWaitMs,
+      SERVER_DEFAULTS.tcpCloseWaitMs,
     ),
     handshakeTimeoutMs: positive(
       "handshakeTimeoutMs",

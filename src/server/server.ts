@@ -385,7 +385,9 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
         }
         if (decision === TIMED_OUT) return undefined;
         if (decision === false) {
-          rejectUpgrade(socket, 401);
+          // 403, not 401: a 401 must carry a WWW-Authenticate challenge (RFC 9110 §15.5.2),
+          // which only the application can write (return { status: 401, headers }).
+          rejectUpgrade(socket, 403);
           return undefined;
         }
         if (decision !== null && typeof decision === "object") {
@@ -464,6 +466,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
         maxMessageBytes: options.maxMessageBytes,
         maxFragments: options.maxFragments,
         closeTimeoutMs: options.closeTimeoutMs,
+        tcpCloseWaitMs: options.tcpCloseWaitMs,
       },
       {
         message: (binary, data) => client.handleMessage(binary, data),

@@ -68,6 +68,8 @@ export interface WebSocketOptions {
   tcpCloseWaitMs?: number;
   /** The largest message accepted (default 64 MiB); over it the connection fails with 1009. */
   maxMessageBytes?: number;
+  /** The most frames one message may be split into (default 16 384); over it, 1009. */
+  maxFragments?: number;
 }
 
 /** Why and how a WebSocket closed, beyond what the standard `CloseEvent` may say. */
@@ -267,6 +269,9 @@ export class WebSocket extends EventTarget {
     if (options.maxMessageBytes !== undefined && !(options.maxMessageBytes > 0)) {
       throw invalidOption("maxMessageBytes", options.maxMessageBytes);
     }
+    if (options.maxFragments !== undefined && !(options.maxFragments > 0)) {
+      throw invalidOption("maxFragments", options.maxFragments);
+    }
     const headers = toHeaderList(options.headers);
     const origin = options.origin === undefined ? undefined : toDOMString(options.origin);
     checkRequestOptions(this.#url, headers, origin);
@@ -287,6 +292,7 @@ export class WebSocket extends EventTarget {
       ...(options.maxMessageBytes === undefined
         ? {}
         : { maxMessageBytes: options.maxMessageBytes }),
+      ...(options.maxFragments === undefined ? {} : { maxFragments: options.maxFragments }),
     };
     const tls: DialTlsOptions = {
       ...(options.ca === undefined ? {} : { ca: options.ca }),

@@ -17,7 +17,7 @@ import {
 
 /** Starts an echo server (text and binary). */
 async function startEchoServer(t: import("node:test").TestContext): Promise<TestServer> {
-  const running = await startServer(t);
+  const running = await startServer(t, { protocols: ["chat"] });
   running.server.on("connection", (socket) => {
     socket.onmessage = (event: MessageEvent) => socket.send(event.data as string | ArrayBuffer);
   });

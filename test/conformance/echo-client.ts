@@ -10,7 +10,7 @@ if (url === undefined) {
   process.stderr.write("usage: echo-client.js <url>\n");
   process.exit(2);
 }
-const socket = new WebSocket(url, { maxMessageBytes: 64 * 1024 * 1024 });
+const socket = new WebSocket(url, { maxMessageBytes: 64 * 1024 * 1024, maxFragments: 1_000_000 });
 socket.binaryType = "arraybuffer";
 socket.onmessage = (event: MessageEvent) => socket.send(event.data as string | ArrayBuffer);
 socket.onclose = (event: CloseEvent) => {

@@ -261,15 +261,6 @@ export const SCENARIOS: readonly Scenario[] = [
             `sockwise's application got messages of sizes [${sizes.join(", ")}], expected [${IN_FLIGHT.join(", ")}]`,
           ];
     },
-    knownBug: (role) =>
-      role === "server"
-        ? "ServerWebSocket drops every message after the first when the peer's Close came in the " +
-          "same read and the application replies from its message handler: the reply's nested " +
-          "Transport.#flush calls Engine.takeOutputs, which runs the deferred Close before the " +
-          "rest of the batch was dispatched (src/protocol/engine.ts takeOutputs clears " +
-          "#hasPendingMessage per batch; src/server/server-socket.ts handleMessage then sees " +
-          "CLOSING)."
-        : undefined,
   },
   {
     id: "violation",

@@ -79,7 +79,7 @@ describe("origins (P4, G6)", () => {
 });
 
 describe("authenticate (G8)", () => {
-  test("G8: async refusals answer 401, 403 and 429 with the hook's headers and body", async (t) => {
+  test("G8: async refusals answer 401, 403 and 429 with the hook's headers and body; false is 403", async (t) => {
     const infos: UpgradeInfo[] = [];
     const { server, port } = await startServer(t, {
       authenticate: async (request, info) => {
@@ -102,8 +102,9 @@ describe("authenticate (G8)", () => {
     let connections = 0;
     server.on("connection", () => connections++);
 
+    // `false` answers 403: a 401 needs a WWW-Authenticate challenge only the hook can write.
     const none = await rawRequest(port, upgradeWith(port, []));
-    assert.equal(none.status, 401);
+    assert.equal(none.status, 403);
     assert.equal(none.connectionEnded, true);
 
     const expired = await rawRequest(
@@ -259,8 +260,18 @@ describe("subprotocols (G9)", () => {
     });
   }
 
-  test("G9: the default without `protocols` picks the client's first; the 101 echoes it byte for byte, once", async (t) => {
+  test("G9: the default without `protocols` chooses none: no Sec-WebSocket-Protocol in the 101", async (t) => {
     const { port } = await startServer(t);
+    const client = await RawClient.open(port);
+    t.after(() => client.destroy());
+    client.write(upgradeWith(port, [["Sec-WebSocket-Protocol", "Chat.V2, chat.v1"]]));
+    const response = await client.readResponse();
+    assert.equal(response.status, 101);
+    assert.equal(response.header("Sec-WebSocket-Protocol"), undefined);
+  });
+
+  test("G9: handleProtocols choosing the client's first: the 101 echoes it byte for byte, once", async (t) => {
+    const { port } = await startServer(t, { handleProtocols: (offered) => offered[0] });
     const client = await RawClient.open(port);
     t.after(() => client.destroy());
     client.write(upgradeWith(port, [["Sec-WebSocket-Protocol", "Chat.V2, chat.v1"]]));
