@@ -15,6 +15,15 @@ import {
   type HandshakeResponseInfo,
 } from "../protocol/handshake/handshake-error.js";
 import type { HttpHeader } from "../protocol/handshake/http-head.js";
+import {
+  PERMESSAGE_DEFLATE,
+  PerMessageDeflate,
+  acceptDeflateResponse,
+  buildDeflateOffer,
+  type DeflateOfferOptions,
+  type DeflateParameters,
+} from "../protocol/extensions/permessage-deflate.js";
+import type { DeflateCodec } from "../protocol/ports.js";
 import { nodePorts } from "./node-ports.js";
 import { Transport, type TransportHandlers } from "./transport.js";
 
@@ -43,7 +52,16 @@ export interface DialOptions {
   /** Fail if the connection is not open after this long. */
   readonly handshakeTimeoutMs: number;
   /** Settings of the engine once open. */
-  readonly engine?: Omit<EngineOptions, "role" | "ports">;
+  readonly engine?: Omit<EngineOptions, "role" | "ports" | "deflate">;
+  /**
+   * Offer permessage-deflate (RFC 7692) with these parameters; when the server accepts, messages
+   * are (de)compressed through `codec`. Replaces `extensions`.
+   */
+  readonly deflate?: {
+    readonly offer: DeflateOfferOptions;
+    readonly codec: DeflateCodec;
+    readonly thresholdBytes: number;
+  };
 }
 
 /** The stable codes of a failed connection attempt. */
@@ -112,10 +130,13 @@ export function dial(options: DialOptions, handlers: DialHandlers): Dialing {
   let handshake: ClientHandshake;
   let requestBytes: Uint8Array;
   let engine: Engine;
+  let deflateParameters: DeflateParameters | undefined;
   try {
     // Built now, so that a bad option fails the attempt here rather than throwing later from a
     // socket callback.
     engine = new Engine({ ...options.engine, role: "client", ports: nodePorts });
+    const offer =
+      options.deflate === undefined ? options.extensions : buildDeflateOffer(options.deflate.offer);
     const request = buildClientRequest(
       {
         host: url.hostname,
@@ -123,13 +144,24 @@ export function dial(options: DialOptions, handlers: DialHandlers): Dialing {
         secure,
         resourceName: `${url.pathname}${url.search}`,
         protocols: options.protocols,
-        ...(options.extensions === undefined ? {} : { extensions: options.extensions }),
+        ...(offer === undefined ? {} : { extensions: offer }),
         ...(options.origin === undefined ? {} : { origin: options.origin }),
         ...(options.headers === undefined ? {} : { headers: options.headers }),
       },
       nodePorts,
     );
-    handshake = new ClientHandshake(request);
+    handshake = new ClientHandshake(request, {
+      // RFC 7692 §5, §7 (SPEC.md N6–N10): check what the server accepted against the offer.
+      validateExtensions: (accepted) => {
+        deflateParameters = undefined;
+        const deflate = options.deflate;
+        for (const extension of accepted) {
+          if (extension.name === PERMESSAGE_DEFLATE && deflate !== undefined) {
+            deflateParameters = acceptDeflateResponse(extension, deflate.offer);
+          }
+        }
+      },
+    });
     requestBytes = request.bytes;
   } catch (error) {
     queueMicrotask(() => fail(asFailure(error)));
@@ -154,6 +186,15 @@ export function dial(options: DialOptions, handlers: DialHandlers): Dialing {
     s.off("error", onError);
     s.off("close", onClose);
     s.off("end", onEnd);
+    if (deflateParameters !== undefined && options.deflate !== undefined) {
+      const deflate = new PerMessageDeflate({
+        isClient: true,
+        parameters: deflateParameters,
+        codec: options.deflate.codec,
+        thresholdBytes: options.deflate.thresholdBytes,
+      });
+      engine = new Engine({ ...options.engine, role: "client", ports: nodePorts, deflate });
+    }
     const transport = new Transport(s, engine, handlers);
     handlers.open(transport, {
       protocol: result.protocol,

@@ -21,10 +21,14 @@ export interface MessageLimits {
 /** A complete message. */
 export interface AssembledMessage {
   readonly binary: boolean;
+  /** The payload; still DEFLATE-compressed (and not yet UTF-8 checked) when `compressed`. */
   readonly data: Uint8Array;
+  /** RSV1 was set on the first frame: permessage-deflate compressed it (RFC 7692 §6). */
+  readonly compressed: boolean;
 }
 
 const EMPTY = new Uint8Array(0);
+const RSV1 = 0x4;
 
 /**
  * Collects the frames of one message at a time. Payload slices are kept as given (no copy per
@@ -35,6 +39,7 @@ export class MessageAssembler {
   readonly #utf8: Utf8Validator;
   #inMessage = false;
   #binary = false;
+  #compressed = false;
   #discarding = false;
   #fragments = 0;
   #bytes = 0;
@@ -68,6 +73,10 @@ export class MessageAssembler {
           "a continuation frame arrived with no message in progress",
         );
       }
+      // RFC 7692 §6.1: RSV1 marks only the first frame of a compressed message (SPEC.md N12).
+      if (header.rsv !== 0) {
+        throw new ProtocolError("ERR_WS_UNEXPECTED_RSV", "RSV1 set on a continuation frame");
+      }
     } else {
       if (this.#inMessage) {
         throw new ProtocolError(
@@ -77,6 +86,7 @@ export class MessageAssembler {
       }
       this.#inMessage = true;
       this.#binary = header.opcode === Opcode.Binary;
+      this.#compressed = (header.rsv & RSV1) !== 0;
       this.#fragments = 0;
       this.#bytes = 0;
     }
@@ -102,7 +112,8 @@ export class MessageAssembler {
    */
   payload(bytes: Uint8Array): void {
     if (this.#discarding) return;
-    if (!this.#binary && !this.#utf8.push(bytes)) {
+    // Compressed text is checked once inflated (SPEC.md K1).
+    if (!this.#binary && !this.#compressed && !this.#utf8.push(bytes)) {
       throw new ProtocolError("ERR_WS_INVALID_UTF8", "a text message is not valid UTF-8");
     }
     this.#bytes += bytes.length;
@@ -117,14 +128,14 @@ export class MessageAssembler {
     if (!header.fin) return undefined;
     this.#inMessage = false;
     if (this.#discarding) return undefined;
-    if (!this.#binary && !this.#utf8.end()) {
+    if (!this.#binary && !this.#compressed && !this.#utf8.end()) {
       throw new ProtocolError("ERR_WS_INVALID_UTF8", "a text message ends inside a UTF-8 sequence");
     }
     const parts = this.#parts;
     const data =
       parts.length === 1 ? parts[0]! : parts.length === 0 ? EMPTY : join(parts, this.#bytes);
     this.#parts = [];
-    return { binary: this.#binary, data };
+    return { binary: this.#binary, data, compressed: this.#compressed };
   }
 }
 

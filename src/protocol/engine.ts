@@ -25,6 +25,7 @@ import { applyMask } from "./mask.js";
 import { isValidUtf8 } from "./utf8.js";
 import type { Output } from "./outputs.js";
 import type { Ports } from "./ports.js";
+import type { PerMessageDeflate } from "./extensions/permessage-deflate.js";
 
 /** Which end of the connection the engine plays. */
 export type Role = "client" | "server";
@@ -52,6 +53,11 @@ export interface EngineOptions {
   readonly closeTimeoutMs?: number;
   /** How long to wait for the peer to end TCP after the Close exchange or a failure (default 2 s). */
   readonly tcpCloseWaitMs?: number;
+  /**
+   * permessage-deflate, when the opening handshake negotiated it (RFC 7692): RSV1 is then
+   * allowed on the first frame of data messages, and messages are (de)compressed through it.
+   */
+  readonly deflate?: PerMessageDeflate;
 }
 
 /** The kind of a data message. */
@@ -85,6 +91,8 @@ export class Engine implements FrameSink {
   /** Whether a message of the caller's own fragmentation is in progress (sendFrame). */
   #isSendingFragments = false;
   #writeCount = 0;
+  readonly #maxMessageBytes: number;
+  readonly #deflate: PerMessageDeflate | undefined;
   /** Payload of the control frame being received (at most 125 bytes). */
   #control: Uint8Array = EMPTY;
   #controlFill = 0;
@@ -122,10 +130,14 @@ export class Engine implements FrameSink {
       ),
     });
     this.#assembler = new MessageAssembler({ maxMessageBytes, maxFragments }, this.#isUtf8);
+    this.#maxMessageBytes = maxMessageBytes;
+    this.#deflate = options.deflate;
     // RFC 6455 §5.1: a server must receive masked frames only, a client unmasked ones only.
+    // RFC 6455 §5.2: RSV bits only where an extension defines them (permessage-deflate: RSV1).
     this.#parser = new FrameParser(this, {
       expectMasked: !this.#isClient,
       applyMask: this.#applyMask,
+      allowedRsv: this.#deflate === undefined ? 0 : RSV1,
     });
   }
 
@@ -226,7 +238,11 @@ export class Engine implements FrameSink {
     if (this.#isSendingFragments)
       throw fragmentationError("send() inside a message being sent with sendFrame()");
     if (!this.canSend) return false;
-    this.#writeFrame(kind === "text" ? Opcode.Text : Opcode.Binary, payload, true);
+    const opcode = kind === "text" ? Opcode.Text : Opcode.Binary;
+    // RFC 7692 §7.2.1: compress the whole message and mark its (only) frame with RSV1.
+    const compressed = this.#deflate?.compress(payload);
+    if (compressed === undefined) this.#writeFrame(opcode, payload, true);
+    else this.#writeFrame(opcode, compressed, true, RSV1);
     return true;
   }
 
@@ -329,6 +345,10 @@ export class Engine implements FrameSink {
   onFrameHeader(header: FrameHeader): void {
     this.#isControlFrame = isControlOpcode(header.opcode);
     if (this.#isControlFrame) {
+      // RFC 7692 §6: control frames are never compressed; RSV1 on one fails (SPEC.md N12).
+      if (header.rsv !== 0) {
+        throw new ProtocolError("ERR_WS_UNEXPECTED_RSV", "RSV bits set on a control frame");
+      }
       this.#control = header.payloadLength === 0 ? EMPTY : new Uint8Array(header.payloadLength);
       this.#controlFill = 0;
     } else {
@@ -361,7 +381,10 @@ export class Engine implements FrameSink {
       default: {
         const message = this.#assembler.endFrame(header);
         if (message !== undefined) {
-          this.#outputs.push({ type: "message", binary: message.binary, data: message.data });
+          const data = message.compressed
+            ? this.#inflate(message.binary, message.data)
+            : message.data;
+          this.#outputs.push({ type: "message", binary: message.binary, data });
           this.#hasPendingMessage = true;
         }
       }
@@ -369,6 +392,18 @@ export class Engine implements FrameSink {
   }
 
   // ---- internals ----------------------------------------------------------------------------
+
+  /**
+   * Inflates a compressed message within the size limit, then checks text as UTF-8.
+   * @throws {ProtocolError} 1009 over the limit, 1007 for corrupt data or invalid UTF-8
+   */
+  #inflate(binary: boolean, data: Uint8Array): Uint8Array {
+    const inflated = this.#deflate!.decompress(data, this.#maxMessageBytes);
+    if (!binary && !isValidUtf8(inflated, this.#isUtf8)) {
+      throw new ProtocolError("ERR_WS_INVALID_UTF8", "a text message is not valid UTF-8");
+    }
+    return inflated;
+  }
 
   #takeControl(): Uint8Array {
     const payload = this.#control;
@@ -442,14 +477,14 @@ export class Engine implements FrameSink {
    * Frames `payload` and queues the bytes. A client masks a private copy with a fresh key
    * (RFC 6455 §5.3, §10.3); a server writes the header and the payload as they are.
    */
-  #writeFrame(opcode: number, payload: Uint8Array, fin: boolean): void {
+  #writeFrame(opcode: number, payload: Uint8Array, fin: boolean, rsv = 0): void {
     const length = payload.length;
     if (this.#isClient) {
       const maskKey = MASK_KEY;
       this.#ports.random.fill(maskKey);
       const headerBytes = headerLength(length, true);
       const frame = allocateFrame(headerBytes + length);
-      writeHeader(frame, 0, fin, 0, opcode, length, maskKey);
+      writeHeader(frame, 0, fin, rsv, opcode, length, maskKey);
       if (length > 0) {
         const body = frame.subarray(headerBytes);
         body.set(payload);
@@ -463,14 +498,14 @@ export class Engine implements FrameSink {
     if (length <= SMALL_FRAME_BYTES) {
       // One small copy is cheaper than a second write.
       const frame = allocateFrame(headerBytes + length);
-      writeHeader(frame, 0, fin, 0, opcode, length, undefined);
+      writeHeader(frame, 0, fin, rsv, opcode, length, undefined);
       frame.set(payload, headerBytes);
       this.#outputs.push({ type: "write", data: frame });
       this.#writeCount++;
       return;
     }
     const header = allocateFrame(headerBytes);
-    writeHeader(header, 0, fin, 0, opcode, length, undefined);
+    writeHeader(header, 0, fin, rsv, opcode, length, undefined);
     this.#outputs.push({ type: "write", data: header }, { type: "write", data: payload });
     this.#writeCount += 2;
   }
@@ -481,6 +516,9 @@ const SMALL_FRAME_BYTES = 1024;
 
 /** Scratch space for mask keys: the key is copied into the frame header, so one suffices. */
 const MASK_KEY = new Uint8Array(4);
+
+/** The "Per-Message Compressed" bit (RFC 7692 §6). */
+const RSV1 = 0x4;
 
 const REASON_DECODER = new TextDecoder("utf-8", { ignoreBOM: true });
 

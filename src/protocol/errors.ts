@@ -24,6 +24,8 @@ export const ProtocolErrorCodes = {
   ERR_WS_INVALID_UTF8: CloseCode.InvalidFramePayloadData,
   ERR_WS_MESSAGE_TOO_BIG: CloseCode.MessageTooBig,
   ERR_WS_TOO_MANY_FRAGMENTS: CloseCode.MessageTooBig,
+  /** permessage-deflate data that does not inflate (★ 1007, SPEC.md N20). */
+  ERR_WS_INVALID_COMPRESSED_DATA: CloseCode.InvalidFramePayloadData,
   /** Not the peer's fault: an unexpected failure inside sockwise (a bug); details in `cause`. */
   ERR_WS_INTERNAL_ERROR: CloseCode.InternalError,
 } as const;

@@ -47,3 +47,36 @@ export interface Ports {
   readonly clock: Clock;
   readonly accelerators?: Accelerators;
 }
+
+/** Why a {@link DeflateCodec} could not decompress a message. */
+export type InflateFailure = "too-big" | "corrupt";
+
+/**
+ * Raw DEFLATE (RFC 1951) for permessage-deflate, synchronous and stateless: every call is one
+ * whole message, and context takeover is expressed by passing the previous window as a preset
+ * `dictionary` (the LZ77 window is exactly the most recent uncompressed bytes). So no zlib
+ * state lives between messages.
+ */
+export interface DeflateCodec {
+  /**
+   * Compresses `data` into DEFLATE blocks ending with an empty stored block (a sync flush), and
+   * returns them **without** the final `00 00 ff ff` (RFC 7692 §7.2.1).
+   */
+  deflate(
+    data: Uint8Array,
+    options: { readonly windowBits: number; readonly dictionary?: Uint8Array },
+  ): Uint8Array;
+  /**
+   * Appends `00 00 ff ff` to `data` and inflates it (RFC 7692 §7.2.2), producing at most
+   * `maxBytes` bytes: beyond that it stops and reports `too-big` without allocating the rest.
+   * @returns the bytes, or the reason it failed
+   */
+  inflate(
+    data: Uint8Array,
+    options: {
+      readonly windowBits: number;
+      readonly dictionary?: Uint8Array;
+      readonly maxBytes: number;
+    },
+  ): Uint8Array | InflateFailure;
+}

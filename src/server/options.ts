@@ -8,6 +8,12 @@ import type { Server as HttpsServer } from "node:https";
 import { ENGINE_DEFAULTS } from "../protocol/engine.js";
 import { MAX_CLOSE_REASON_BYTES, isWireCloseCode } from "../protocol/close-codes.js";
 import type { BinaryType } from "../facade/message-data.js";
+import { createDeflateCodec } from "../node/deflate-codec.js";
+import {
+  negotiateDeflate,
+  type DeflateServerOptions,
+} from "../protocol/extensions/permessage-deflate.js";
+import type { DeflateCodec } from "../protocol/ports.js";
 
 /** What an `authenticate` hook may answer. */
 export type AuthenticationResult =
@@ -91,6 +97,33 @@ export interface WebSocketServerOptions {
   readonly maxBufferedBytes?: number;
   /** The initial `binaryType` of each connection (default "arraybuffer"). */
   readonly binaryType?: BinaryType;
+  /**
+   * permessage-deflate (RFC 7692): `true` (the default) accepts it with the settings below,
+   * `false` declines every offer.
+   */
+  readonly perMessageDeflate?: boolean | PerMessageDeflateServerOptions;
+}
+
+/**
+ * How the server answers permessage-deflate offers. The defaults keep no compression state
+ * between messages in either direction (`server_no_context_takeover` and
+ * `client_no_context_takeover`), so an idle connection costs no compression memory at all;
+ * set both to `false` for a better ratio on streams of similar messages, at the cost of one
+ * retained window (up to 32 KiB) per direction and connection. docs/server.md has the figures.
+ */
+export interface PerMessageDeflateServerOptions extends DeflateServerOptions {
+  /** Messages smaller than this many bytes are sent uncompressed (default 1024). */
+  readonly thresholdBytes?: number;
+  /** zlib compression level 0–9 (default 6). */
+  readonly level?: number;
+  /** zlib memLevel 1–9 (default 8): compressor memory during a call, not between calls. */
+  readonly memLevel?: number;
+}
+
+/** The resolved permessage-deflate settings. */
+export interface ResolvedDeflateSettings extends DeflateServerOptions {
+  readonly thresholdBytes: number;
+  readonly codec: DeflateCodec;
 }
 
 /** The defaults, exported so that documentation and tests read them from one place. */
@@ -129,6 +162,8 @@ export interface ResolvedServerOptions {
   readonly heartbeat: HeartbeatOptions | false;
   readonly maxBufferedBytes: number;
   readonly binaryType: BinaryType;
+  /** `undefined` when permessage-deflate is off. */
+  readonly perMessageDeflate: ResolvedDeflateSettings | undefined;
 }
 
 function invalid(message: string): TypeError {
@@ -252,6 +287,7 @@ export function resolveServerOptions(options: WebSocketServerOptions): ResolvedS
       SERVER_DEFAULTS.maxBufferedBytes,
     ),
     binaryType,
+    perMessageDeflate: resolveDeflate(options.perMessageDeflate),
   };
 }
 
@@ -302,4 +338,47 @@ export function resolveShutdownOptions(options: ShutdownOptions): ResolvedShutdo
     );
   }
   return { code, reason, timeoutMs };
+}
+
+/** The permessage-deflate defaults of the server. */
+export const SERVER_DEFLATE_DEFAULTS = {
+  serverNoContextTakeover: true,
+  clientNoContextTakeover: true,
+  thresholdBytes: 1024,
+} as const;
+
+function resolveDeflate(
+  value: WebSocketServerOptions["perMessageDeflate"],
+): ResolvedDeflateSettings | undefined {
+  if (value === false) return undefined;
+  const settings = value === undefined || value === true ? {} : value;
+  if (settings === null || typeof settings !== "object") {
+    throw invalid(`perMessageDeflate must be a boolean or an object, got ${String(value)}`);
+  }
+  const thresholdBytes = settings.thresholdBytes ?? SERVER_DEFLATE_DEFAULTS.thresholdBytes;
+  if (typeof thresholdBytes !== "number" || !(thresholdBytes >= 0)) {
+    throw invalid(
+      `perMessageDeflate.thresholdBytes must be a number ≥ 0, got ${String(thresholdBytes)}`,
+    );
+  }
+  const resolved: ResolvedDeflateSettings = {
+    serverNoContextTakeover:
+      settings.serverNoContextTakeover ?? SERVER_DEFLATE_DEFAULTS.serverNoContextTakeover,
+    clientNoContextTakeover:
+      settings.clientNoContextTakeover ?? SERVER_DEFLATE_DEFAULTS.clientNoContextTakeover,
+    ...(settings.serverMaxWindowBits === undefined
+      ? {}
+      : { serverMaxWindowBits: settings.serverMaxWindowBits }),
+    ...(settings.clientMaxWindowBits === undefined
+      ? {}
+      : { clientMaxWindowBits: settings.clientMaxWindowBits }),
+    thresholdBytes,
+    codec: createDeflateCodec({
+      ...(settings.level === undefined ? {} : { level: settings.level }),
+      ...(settings.memLevel === undefined ? {} : { memLevel: settings.memLevel }),
+    }),
+  };
+  // Checks the window options (9–15) now rather than at the first handshake.
+  negotiateDeflate([], resolved);
+  return resolved;
 }

@@ -17,6 +17,11 @@ import type { Duplex } from "node:stream";
 import { acceptUpgrade, checkUpgradeRequest, rejectUpgrade } from "../node/upgrade.js";
 import { toOutgoing } from "../facade/message-data.js";
 import {
+  PerMessageDeflate,
+  negotiateDeflate,
+  type DeflateAgreement,
+} from "../protocol/extensions/permessage-deflate.js";
+import {
   resolveServerOptions,
   resolveShutdownOptions,
   type ResolvedServerOptions,
@@ -429,7 +434,12 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
         });
         return undefined;
       }
-      return this.#accept(request, socket, head, validation.key, protocol);
+      // RFC 7692 §5: accept the first acceptable permessage-deflate offer, if enabled.
+      const agreement =
+        options.perMessageDeflate === undefined
+          ? undefined
+          : negotiateDeflate(validation.extensions, options.perMessageDeflate);
+      return this.#accept(request, socket, head, validation.key, protocol, agreement);
     } finally {
       clearTimeout(timer);
       this.#handshakes.delete(socket);
@@ -442,8 +452,19 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     head: Buffer,
     key: string,
     protocol: string | undefined,
+    agreement: DeflateAgreement | undefined,
   ): ServerWebSocket {
     const options = this.#options;
+    const deflateSettings = options.perMessageDeflate;
+    const deflate =
+      agreement === undefined || deflateSettings === undefined
+        ? undefined
+        : new PerMessageDeflate({
+            isClient: false,
+            parameters: agreement.parameters,
+            codec: deflateSettings.codec,
+            thresholdBytes: deflateSettings.thresholdBytes,
+          });
     const net = socket as Duplex & {
       remoteAddress?: string;
       remotePort?: number;
@@ -452,7 +473,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     const client = ServerWebSocket.create({
       url: request.url ?? "/",
       protocol: protocol ?? "",
-      extensions: "",
+      extensions: agreement?.response ?? "",
       remoteAddress: net.remoteAddress,
       remotePort: net.remotePort,
       remoteFamily: net.remoteFamily,
@@ -461,12 +482,16 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     const transport = acceptUpgrade(
       socket,
       key,
-      protocol === undefined ? {} : { protocol },
+      {
+        ...(protocol === undefined ? {} : { protocol }),
+        ...(agreement === undefined ? {} : { extensions: agreement.response }),
+      },
       {
         maxMessageBytes: options.maxMessageBytes,
         maxFragments: options.maxFragments,
         closeTimeoutMs: options.closeTimeoutMs,
         tcpCloseWaitMs: options.tcpCloseWaitMs,
+        ...(deflate === undefined ? {} : { deflate }),
       },
       {
         message: (binary, data) => client.handleMessage(binary, data),

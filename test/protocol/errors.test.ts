@@ -28,6 +28,8 @@ test("P13: every protocol error code maps to the close code SPEC.md asks for", (
       // H5, I11, P5: 1009 Message Too Big.
       ERR_WS_MESSAGE_TOO_BIG: 1009,
       ERR_WS_TOO_MANY_FRAGMENTS: 1009,
+      // N20 ★: compressed data that does not inflate is invalid payload data.
+      ERR_WS_INVALID_COMPRESSED_DATA: 1007,
       ERR_WS_INTERNAL_ERROR: 1011,
     },
   );

@@ -6,7 +6,9 @@
  * @see RFC 7692 §7.1 (extension parameters)
  * @module
  */
+import { ProtocolError } from "../errors.js";
 import type { ExtensionParam, ParsedExtension } from "../handshake/header-grammar.js";
+import type { DeflateCodec } from "../ports.js";
 
 /** The extension token. */
 export const PERMESSAGE_DEFLATE = "permessage-deflate";
@@ -263,4 +265,104 @@ export const ZLIB_MIN_COMPRESS_WINDOW_BITS = 9;
 /** Whether this end may compress with the window it negotiated (false for an 8-bit window). */
 export function canCompressWith(windowBits: number): boolean {
   return windowBits >= ZLIB_MIN_COMPRESS_WINDOW_BITS;
+}
+
+/** Settings of the per-connection {@link PerMessageDeflate}. */
+export interface PerMessageDeflateOptions {
+  /** Which end this is: decides which negotiated parameters apply to which direction. */
+  readonly isClient: boolean;
+  readonly parameters: DeflateParameters;
+  readonly codec: DeflateCodec;
+  /** Messages smaller than this are sent uncompressed (RSV1 clear; RFC 7692 §6, N18). */
+  readonly thresholdBytes: number;
+}
+
+/**
+ * permessage-deflate on one connection (RFC 7692 §6, §7.2): compresses outgoing messages and
+ * decompresses incoming ones through the injected codec, keeping only what context takeover
+ * needs between messages: the last window of uncompressed bytes of each direction that uses
+ * it (at most 2^windowBits bytes), never a zlib context.
+ */
+export class PerMessageDeflate {
+  readonly #codec: DeflateCodec;
+  readonly #thresholdBytes: number;
+  /** Our compressor's window; `undefined` when this end may not compress (an 8-bit window). */
+  readonly #sendWindowBits: number | undefined;
+  readonly #sendTakeover: boolean;
+  readonly #receiveWindowBits: number;
+  readonly #receiveTakeover: boolean;
+  #sendHistory: Uint8Array | undefined;
+  #receiveHistory: Uint8Array | undefined;
+
+  constructor(options: PerMessageDeflateOptions) {
+    const { parameters: p, isClient } = options;
+    this.#codec = options.codec;
+    this.#thresholdBytes = options.thresholdBytes;
+    const sendBits = isClient ? p.clientMaxWindowBits : p.serverMaxWindowBits;
+    this.#sendWindowBits = canCompressWith(sendBits) ? sendBits : undefined;
+    this.#sendTakeover = !(isClient ? p.clientNoContextTakeover : p.serverNoContextTakeover);
+    this.#receiveWindowBits = isClient ? p.serverMaxWindowBits : p.clientMaxWindowBits;
+    this.#receiveTakeover = !(isClient ? p.serverNoContextTakeover : p.clientNoContextTakeover);
+  }
+
+  /** Bytes kept between messages for context takeover (for memory accounting). */
+  get retainedBytes(): number {
+    return (this.#sendHistory?.length ?? 0) + (this.#receiveHistory?.length ?? 0);
+  }
+
+  /**
+   * Compresses one outgoing message, or returns `undefined` to send it uncompressed (below the
+   * threshold, or when this end may not compress: SPEC.md N21).
+   */
+  compress(payload: Uint8Array): Uint8Array | undefined {
+    const windowBits = this.#sendWindowBits;
+    if (windowBits === undefined || payload.length < this.#thresholdBytes) return undefined;
+    const dictionary = this.#sendTakeover ? this.#sendHistory : undefined;
+    const compressed = this.#codec.deflate(
+      payload,
+      dictionary === undefined ? { windowBits } : { windowBits, dictionary },
+    );
+    if (this.#sendTakeover) this.#sendHistory = slide(this.#sendHistory, payload, windowBits);
+    return compressed;
+  }
+
+  /**
+   * Decompresses one incoming message (RSV1 was set on its first frame), stopping at `maxBytes`.
+   * @throws {ProtocolError} ERR_WS_MESSAGE_TOO_BIG (1009) beyond the limit, checked while
+   *   inflating; ERR_WS_INVALID_COMPRESSED_DATA (1007 ★ N20) for data that does not inflate
+   */
+  decompress(payload: Uint8Array, maxBytes: number): Uint8Array {
+    const windowBits = this.#receiveWindowBits;
+    const dictionary = this.#receiveTakeover ? this.#receiveHistory : undefined;
+    const result = this.#codec.inflate(
+      payload,
+      dictionary === undefined ? { windowBits, maxBytes } : { windowBits, maxBytes, dictionary },
+    );
+    if (result === "too-big") {
+      throw new ProtocolError(
+        "ERR_WS_MESSAGE_TOO_BIG",
+        `a message may be at most ${maxBytes} bytes once inflated`,
+      );
+    }
+    if (result === "corrupt") {
+      throw new ProtocolError(
+        "ERR_WS_INVALID_COMPRESSED_DATA",
+        "a compressed message does not inflate",
+      );
+    }
+    if (this.#receiveTakeover)
+      this.#receiveHistory = slide(this.#receiveHistory, result, windowBits);
+    return result;
+  }
+}
+
+/** The last 2^windowBits bytes of `history` followed by `data`. */
+function slide(history: Uint8Array | undefined, data: Uint8Array, windowBits: number): Uint8Array {
+  const size = 1 << Math.max(windowBits, ZLIB_MIN_COMPRESS_WINDOW_BITS);
+  if (data.length >= size) return data.slice(data.length - size);
+  const kept = history === undefined ? 0 : Math.min(history.length, size - data.length);
+  const window = new Uint8Array(kept + data.length);
+  if (kept > 0) window.set(history!.subarray(history!.length - kept));
+  window.set(data, kept);
+  return window;
 }
