@@ -98,7 +98,13 @@ export class MessageAssembler {
         `a message may have at most ${this.#limits.maxFragments} frames`,
       );
     }
-    if (this.#bytes + header.payloadLength > this.#limits.maxMessageBytes) {
+    // A compressed message is judged again, inflated, against the real limit; compressed, it may
+    // exceed it a little when its data does not compress (Python websockets turns 1 MiB of
+    // random bytes into 1 MiB + 2.5 KiB).
+    const limit = this.#compressed
+      ? compressedLimit(this.#limits.maxMessageBytes)
+      : this.#limits.maxMessageBytes;
+    if (this.#bytes + header.payloadLength > limit) {
       throw new ProtocolError(
         "ERR_WS_MESSAGE_TOO_BIG",
         `a message may be at most ${this.#limits.maxMessageBytes} bytes`,
@@ -147,4 +153,13 @@ function join(parts: readonly Uint8Array[], total: number): Uint8Array {
     offset += part.length;
   }
   return out;
+}
+
+/**
+ * The most compressed bytes worth buffering for a message that may inflate to `limit` bytes:
+ * DEFLATE's worst-case growth is far below 1/64, so this refuses nothing a peer could send
+ * honestly, while still bounding what is buffered before inflating.
+ */
+function compressedLimit(limit: number): number {
+  return limit + Math.ceil(limit / 64) + 4096;
 }

@@ -361,6 +361,16 @@ export const DIFFERENCES: Partial<
         note: 'undici fails with a Close 1002 that carries the reason "Invalid opcode received".',
         server: clean(1002, "Invalid opcode received"),
       },
+      "messages-then-close": {
+        note:
+          "undici inflates permessage-deflate messages asynchronously and pauses its parser " +
+          "meanwhile (lib/web/websocket/receiver.js); when the server's FIN arrives during that " +
+          "pause, it reports 1006 although the server's Close is already in its buffer. sockwise's " +
+          "server behaves as RFC 6455 §7.1.1 asks (its replies, then the Close, then FIN at once) " +
+          "and reports a clean 1000; a `ws` server with compression triggers the same undici bug.",
+        client: { code: 1006, reason: "", wasClean: false },
+        server: clean(1000),
+      },
     },
   },
   chromium: {

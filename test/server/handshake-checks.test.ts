@@ -159,7 +159,7 @@ for (const mode of SERVER_MODES) {
       });
     }
 
-    test("G11: a valid request gets exactly the 101 headers; an extension offer is not answered", async (t) => {
+    test("G10/G11/N22: a valid request gets exactly the 101 headers; permessage-deflate is accepted (no context takeover)", async (t) => {
       const { server, port } = await startServerIn(mode, t);
       let connections = 0;
       server.on("connection", () => connections++);
@@ -176,9 +176,24 @@ for (const mode of SERVER_MODES) {
           ["upgrade", "websocket"],
           ["connection", "Upgrade"],
           ["sec-websocket-accept", SAMPLE_ACCEPT],
+          [
+            "sec-websocket-extensions",
+            "permessage-deflate; server_no_context_takeover; client_no_context_takeover",
+          ],
         ],
       );
       assert.equal(connections, 1);
+    });
+
+    test("G10: an extension the server does not know is not answered; perMessageDeflate: false declines", async (t) => {
+      const { port } = await startServerIn(mode, t, { perMessageDeflate: false });
+      const client = await RawClient.open(port);
+      t.after(() => client.destroy());
+      const response = await client.upgrade("/", [
+        ["Sec-WebSocket-Extensions", "permessage-deflate; client_max_window_bits, x-unknown; a=1"],
+      ]);
+      assert.equal(response.status, 101);
+      assert.equal(response.header("Sec-WebSocket-Extensions"), undefined);
     });
 
     test("G3: tokens are matched case-insensitively inside longer lists", async (t) => {

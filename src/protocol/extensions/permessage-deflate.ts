@@ -312,7 +312,8 @@ export class PerMessageDeflate {
 
   /**
    * Compresses one outgoing message, or returns `undefined` to send it uncompressed (below the
-   * threshold, or when this end may not compress: SPEC.md N21).
+   * threshold, when compression would not make it smaller, or when this end may not compress:
+   * SPEC.md N21).
    */
   compress(payload: Uint8Array): Uint8Array | undefined {
     const windowBits = this.#sendWindowBits;
@@ -322,6 +323,10 @@ export class PerMessageDeflate {
       payload,
       dictionary === undefined ? { windowBits } : { windowBits, dictionary },
     );
+    // Data that does not shrink goes out as it is (RFC 7692 §6 lets any message be sent
+    // uncompressed): the frame never grows, and a peer's size limit is never crossed by
+    // compression overhead. The window then does not include it, as the peer never inflates it.
+    if (compressed.length >= payload.length) return undefined;
     if (this.#sendTakeover) this.#sendHistory = slide(this.#sendHistory, payload, windowBits);
     return compressed;
   }
