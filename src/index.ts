@@ -11,7 +11,18 @@ export {
   type CloseDetails,
   type PongInfo,
 } from "./whatwg/websocket.js";
+export type { ClientOptions } from "./whatwg/client-options.js";
 export { CloseEvent, MessageEvent, type CloseEventInit } from "./whatwg/events.js";
+export {
+  WebSocketStream,
+  type WebSocketStreamOptions,
+  type WebSocketOpenInfo,
+  type WebSocketClosedInfo,
+  type WebSocketStreamChunk,
+  type WebSocketStreamMessage,
+} from "./whatwg/stream/websocket-stream.js";
+export { WebSocketError } from "./whatwg/stream/websocket-error.js";
+export type { WebSocketCloseInfo } from "./whatwg/stream/close-info.js";
 export type { CloseOutcome, CloseInitiator } from "./protocol/close-state.js";
 export { CloseCode } from "./protocol/close-codes.js";
 export {

@@ -7,19 +7,23 @@
  * @module
  */
 import type { CloseFrameInfo, CloseInitiator, CloseOutcome } from "../protocol/close-state.js";
-import type { AbnormalCause, ProtocolError } from "../protocol/errors.js";
-import {
-  dial,
-  type DialFailure,
-  type DialTlsOptions,
-  type Dialing,
-  type OpenInfo,
-} from "../node/dial.js";
+import { dial, type DialFailure, type Dialing, type OpenInfo } from "../node/dial.js";
 import type { Transport } from "../node/transport.js";
-import { buildClientRequest } from "../protocol/handshake/client-handshake.js";
-import { HandshakeError } from "../protocol/handshake/handshake-error.js";
+import {
+  blockedPortFailure,
+  resolveClientOptions,
+  toDialOptions,
+  validateProtocols,
+  type ClientOptions,
+} from "./client-options.js";
+import {
+  detailsFromFailure,
+  detailsFromOutcome,
+  recordCloseDetails,
+  type CloseDetails,
+} from "./close-details.js";
 import { CloseEvent, MessageEvent, defineToStringTag } from "./events.js";
-import { BAD_PORTS, getUrlRecord, portOf } from "./url.js";
+import { getUrlRecord } from "./url.js";
 import { validateCloseCodeAndReason } from "./validate-close.js";
 import {
   isIterableObject,
@@ -29,78 +33,15 @@ import {
   toUSVString,
 } from "./webidl.js";
 
-/** Node-only settings, given as the second constructor argument instead of `protocols`. */
-export interface WebSocketOptions {
-  /** Subprotocols to offer, as the standard's second argument. */
-  protocols?: string | readonly string[];
-  /** Extra request headers. `Host`, `Upgrade`, `Connection` and `Sec-WebSocket-*` are refused. */
-  headers?: Readonly<Record<string, string>> | readonly (readonly [string, string])[];
-  /** An `Origin` header to send (Node has no origin of its own, so none is sent by default). */
-  origin?: string;
-  /** Resolves relative URLs (Node has no document base URL; without it they throw). */
-  baseURL?: string | URL;
-  /** TLS trust anchors for `wss:`. */
-  ca?: DialTlsOptions["ca"];
-  /** A client certificate for `wss:`. */
-  cert?: DialTlsOptions["cert"];
-  /** The client certificate's key. */
-  key?: DialTlsOptions["key"];
-  /** Verify the server certificate (default true). */
-  rejectUnauthorized?: boolean;
-  /** The TLS SNI name (default: the URL's host name). */
-  servername?: string;
-  /**
-   * Fail the connection if it is not open after this long (default 30 000 ms; at most
-   * 2 147 483 647, Node's timer limit).
-   */
-  handshakeTimeoutMs?: number;
-  /**
-   * Drop TCP if the server has not answered our Close this long after close() (default
-   * 10 000 ms; at most 2 147 483 647; SPEC.md D23). The wait for the server to end TCP once the
-   * Close frames were exchanged (2 000 ms, SPEC.md L12) never goes past this deadline either.
-   */
-  closeTimeoutMs?: number;
-  /**
-   * How long to wait for the server to end TCP once both Close frames were exchanged, or after
-   * this end failed the connection, before ending it here (default 2 000 ms; at most
-   * 2 147 483 647; SPEC.md L12). The close stays clean if the Close frames were exchanged.
-   */
-  tcpCloseWaitMs?: number;
-  /** The largest message accepted (default 64 MiB); over it the connection fails with 1009. */
-  maxMessageBytes?: number;
-  /** The most frames one message may be split into (default 16 384); over it, 1009. */
-  maxFragments?: number;
-}
-
-/** Why and how a WebSocket closed, beyond what the standard `CloseEvent` may say. */
-export interface CloseDetails {
-  readonly code: number;
-  readonly reason: string;
-  readonly wasClean: boolean;
-  /** Who started the close: this end (`local`) or the peer (`remote`). */
-  readonly initiator: CloseInitiator;
-  /** What went wrong, for an abnormal close: a stable `code` and a message. */
-  readonly cause?: {
-    readonly code: string;
-    readonly message: string;
-    /** The HTTP status and headers of a refused handshake. */
-    readonly response?: DialFailure["response"];
-    /** The underlying socket or TLS error. */
-    readonly error?: unknown;
-  };
-  /** The close code this end sent in its Close frame, if it sent one. */
-  readonly sentCode?: number;
-}
-
-const details = new WeakMap<WebSocket, CloseDetails>();
+export { closeDetails, type CloseDetails } from "./close-details.js";
 
 /**
- * Returns how `socket` closed, including why it failed (refused handshake status, socket or TLS
- * error, protocol error code). Non-standard: the standard events deliberately hide causes
- * (SPEC.md E20), so sockwise keeps them here. `undefined` until the `close` event has fired.
+ * Node-only settings, given as the second constructor argument instead of `protocols`. The
+ * settings other than `protocols` are shared with `WebSocketStream` ({@link ClientOptions}).
  */
-export function closeDetails(socket: WebSocket): CloseDetails | undefined {
-  return details.get(socket);
+export interface WebSocketOptions extends ClientOptions {
+  /** Subprotocols to offer, as the standard's second argument. */
+  protocols?: string | readonly string[];
 }
 
 /** The answer to {@link ping}. */
@@ -141,13 +82,9 @@ const OPEN = 1;
 const CLOSING = 2;
 const CLOSED = 3;
 
-const DEFAULT_HANDSHAKE_TIMEOUT_MS = 30_000;
-/** The longest delay Node's timers accept; longer ones fire after 1 ms instead. */
-const MAX_TIMER_MS = 2_147_483_647;
 /** `Event.NONE` and `Event.AT_TARGET`. */
 const NONE = 0;
 const AT_TARGET = 2;
-const UNSENT_DATA_MESSAGE = "the peer closed while messages given to send() were still unsent";
 
 /**
  * Whether this Node's EventTarget clears an event's dispatch flag after the first listener
@@ -260,68 +197,22 @@ export class WebSocket extends EventTarget {
     validateProtocols(protocols);
 
     // Node-only options: misuse throws here rather than failing the connection later.
-    const timeout = timerOption(
-      "handshakeTimeoutMs",
-      options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
-    );
-    if (options.closeTimeoutMs !== undefined) timerOption("closeTimeoutMs", options.closeTimeoutMs);
-    if (options.tcpCloseWaitMs !== undefined) timerOption("tcpCloseWaitMs", options.tcpCloseWaitMs);
-    if (options.maxMessageBytes !== undefined && !(options.maxMessageBytes > 0)) {
-      throw invalidOption("maxMessageBytes", options.maxMessageBytes);
-    }
-    if (options.maxFragments !== undefined && !(options.maxFragments > 0)) {
-      throw invalidOption("maxFragments", options.maxFragments);
-    }
-    const headers = toHeaderList(options.headers);
-    const origin = options.origin === undefined ? undefined : toDOMString(options.origin);
-    checkRequestOptions(this.#url, headers, origin);
+    const resolved = resolveClientOptions(this.#url, options);
 
     // Step 12: establish the connection in parallel. A blocked port fails asynchronously (A11).
-    if (BAD_PORTS.has(portOf(this.#url))) {
-      setImmediate(() =>
-        this.#onFailed({
-          code: "ERR_WS_BLOCKED_PORT" as DialFailure["code"],
-          message: `port ${portOf(this.#url)} is blocked (Fetch "bad port")`,
-        }),
-      );
+    const blocked = blockedPortFailure(this.#url);
+    if (blocked !== undefined) {
+      setImmediate(() => this.#onFailed(blocked));
       return;
     }
-    const engine = {
-      ...(options.closeTimeoutMs === undefined ? {} : { closeTimeoutMs: options.closeTimeoutMs }),
-      ...(options.tcpCloseWaitMs === undefined ? {} : { tcpCloseWaitMs: options.tcpCloseWaitMs }),
-      ...(options.maxMessageBytes === undefined
-        ? {}
-        : { maxMessageBytes: options.maxMessageBytes }),
-      ...(options.maxFragments === undefined ? {} : { maxFragments: options.maxFragments }),
-    };
-    const tls: DialTlsOptions = {
-      ...(options.ca === undefined ? {} : { ca: options.ca }),
-      ...(options.cert === undefined ? {} : { cert: options.cert }),
-      ...(options.key === undefined ? {} : { key: options.key }),
-      ...(options.rejectUnauthorized === undefined
-        ? {}
-        : { rejectUnauthorized: options.rejectUnauthorized }),
-      ...(options.servername === undefined ? {} : { servername: options.servername }),
-    };
-    this.#dialing = dial(
-      {
-        url: this.#url,
-        protocols,
-        handshakeTimeoutMs: timeout,
-        engine,
-        tls,
-        ...(origin === undefined ? {} : { origin }),
-        ...(headers === undefined ? {} : { headers }),
-      },
-      {
-        open: (transport, info) => this.#onOpen(transport, info),
-        failed: (failure) => this.#onFailed(failure),
-        message: (binary, data) => this.#onMessage(binary, data),
-        pong: (data) => this.#onPong(data),
-        closing: (initiator, received) => this.#onClosing(initiator, received),
-        closed: (outcome) => this.#onClosed(outcome),
-      },
-    );
+    this.#dialing = dial(toDialOptions(this.#url, protocols, resolved), {
+      open: (transport, info) => this.#onOpen(transport, info),
+      failed: (failure) => this.#onFailed(failure),
+      message: (binary, data) => this.#onMessage(binary, data),
+      pong: (data) => this.#onPong(data),
+      closing: (initiator, received) => this.#onClosing(initiator, received),
+      closed: (outcome) => this.#onClosed(outcome),
+    });
   }
 
   /** The URL, after the http→ws rewrite (SPEC.md B4). */
@@ -602,38 +493,13 @@ export class WebSocket extends EventTarget {
     // SPEC.md L25 (★): messages given to send() while OPEN that never went out (the peer's
     // Close came first) make the close unclean, though the peer's code and reason still show.
     const hasUnsentData = this.#hasUnsentData || this.#queue.length > 0;
-    const wasClean = outcome.wasClean && !hasUnsentData;
-    const described =
-      cause !== undefined
-        ? describeCause(cause)
-        : hasUnsentData
-          ? { code: "ERR_WS_UNSENT_DATA", message: UNSENT_DATA_MESSAGE }
-          : undefined;
-    const record: CloseDetails = {
-      code: outcome.code,
-      reason: outcome.reason,
-      wasClean,
-      initiator: outcome.initiator,
-      ...(described === undefined ? {} : { cause: described }),
-      ...(outcome.sentCode === undefined ? {} : { sentCode: outcome.sentCode }),
-    };
-    this.#queueCloseTask(fireError, outcome.code, outcome.reason, wasClean, record);
+    const record = detailsFromOutcome(outcome, hasUnsentData);
+    this.#queueCloseTask(fireError, outcome.code, outcome.reason, record.wasClean, record);
   }
 
   #onFailed(failure: DialFailure): void {
     this.#dialing = undefined;
-    const record: CloseDetails = {
-      code: 1006,
-      reason: "",
-      wasClean: false,
-      initiator: this.#failed ? "local" : "remote",
-      cause: {
-        code: failure.code,
-        message: failure.message,
-        ...(failure.response === undefined ? {} : { response: failure.response }),
-        ...(failure.error === undefined ? {} : { error: failure.error }),
-      },
-    };
+    const record = detailsFromFailure(failure, this.#failed ? "local" : "remote");
     this.#queueCloseTask(true, 1006, "", false, record);
   }
 
@@ -650,7 +516,7 @@ export class WebSocket extends EventTarget {
       this.#transport = undefined;
       this.#queue = [];
       for (const pending of this.#pings.splice(0)) pending.resolve(undefined);
-      details.set(this, record);
+      recordCloseDetails(this, record);
       if (fireError) this.#fire(new Event("error"));
       this.#fire(new CloseEvent("close", { wasClean, code, reason }));
     });
@@ -745,119 +611,6 @@ function toProtocolList(value: unknown): string[] {
   return [toDOMString(value)];
 }
 
-/** SPEC.md A14–A16: each protocol a token, no duplicates (compared ASCII-case-insensitively). */
-function validateProtocols(protocols: readonly string[]): void {
-  const seen = new Set<string>();
-  for (const protocol of protocols) {
-    if (!isToken(protocol)) {
-      throw new DOMException(`The subprotocol '${protocol}' is invalid.`, "SyntaxError");
-    }
-    const folded = protocol.toLowerCase();
-    if (seen.has(folded)) {
-      throw new DOMException(`The subprotocol '${protocol}' is duplicated.`, "SyntaxError");
-    }
-    seen.add(folded);
-  }
-}
-
-const SEPARATORS = new Set('()<>@,;:\\"/[]?={}');
-
-function isToken(text: string): boolean {
-  if (text.length === 0) return false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x21 || c > 0x7e || SEPARATORS.has(text[i]!)) return false;
-  }
-  return true;
-}
-
-function invalidOption(name: string, value: unknown): RangeError {
-  return Object.assign(
-    new RangeError(`The ${name} option must be a positive number, got ${String(value)}.`),
-    { code: "ERR_WS_INVALID_OPTION" },
-  );
-}
-
-/** A timeout option: a positive number of milliseconds that Node's timers can honour. */
-function timerOption(name: string, value: unknown): number {
-  if (typeof value !== "number" || !(value > 0) || value > MAX_TIMER_MS) {
-    throw Object.assign(
-      new RangeError(
-        `The ${name} option must be a positive number of milliseconds up to ${MAX_TIMER_MS}, got ${String(value)}.`,
-      ),
-      { code: "ERR_WS_INVALID_OPTION" },
-    );
-  }
-  return value;
-}
-
-/** The `headers` option as name/value pairs, each converted to a string. */
-function toHeaderList(
-  headers: WebSocketOptions["headers"],
-): readonly (readonly [string, string])[] | undefined {
-  if (headers === undefined) return undefined;
-  if (headers === null || typeof headers !== "object") {
-    throw headerError("headers must be an object or a list of [name, value] pairs");
-  }
-  const entries: Iterable<readonly unknown[]> = isIterableObject(headers)
-    ? (headers as Iterable<readonly unknown[]>)
-    : Object.entries(headers);
-  const list: (readonly [string, string])[] = [];
-  for (const entry of entries) {
-    if (!isIterableObject(entry)) throw headerError("each header must be a [name, value] pair");
-    const pair = [...entry];
-    if (pair.length !== 2) throw headerError("each header must be a [name, value] pair");
-    list.push([toDOMString(pair[0]), toDOMString(pair[1])]);
-  }
-  return list;
-}
-
-/** Stand-in capabilities for a request that is built only to be checked, never sent. */
-const INERT_PORTS = {
-  random: { fill: (): void => {} },
-  sha1: { digest: (): Uint8Array => new Uint8Array(20) },
-};
-
-/**
- * Refuses, synchronously, `headers` and `origin` options the handshake could not send (a
- * control character, a reserved name such as `Host` or `Sec-WebSocket-Key`, SPEC.md P17). The
- * handshake module owns those rules, so the request is built once here, with inert ports, and
- * thrown away.
- *
- * @throws {TypeError} with `code` ERR_WS_INVALID_HEADER
- */
-function checkRequestOptions(
-  url: URL,
-  headers: readonly (readonly [string, string])[] | undefined,
-  origin: string | undefined,
-): void {
-  if (headers === undefined && origin === undefined) return;
-  try {
-    buildClientRequest(
-      {
-        host: url.hostname,
-        // Port 0, a Fetch bad port, fails asynchronously later (SPEC.md A11), not here.
-        port: portOf(url) || 80,
-        secure: url.protocol === "wss:",
-        resourceName: `${url.pathname}${url.search}`,
-        ...(origin === undefined ? {} : { origin }),
-        ...(headers === undefined ? {} : { headers }),
-      },
-      INERT_PORTS,
-    );
-  } catch (error) {
-    if (error instanceof HandshakeError) throw headerError(error.message, error);
-    throw error;
-  }
-}
-
-function headerError(message: string, cause?: unknown): TypeError {
-  return Object.assign(
-    new TypeError(`Invalid WebSocket request header option: ${message}`, { cause }),
-    { code: "ERR_WS_INVALID_HEADER" },
-  );
-}
-
 function toOutgoing(data: unknown): Outgoing {
   if (data instanceof ArrayBuffer) {
     checkBufferSource(data);
@@ -897,13 +650,6 @@ function checkBufferSource(buffer: ArrayBufferLike): void {
 
 function toArrayBuffer(data: Uint8Array): ArrayBuffer {
   return data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
-}
-
-function describeCause(cause: ProtocolError | AbnormalCause): NonNullable<CloseDetails["cause"]> {
-  const error = "error" in cause ? cause.error : undefined;
-  return error === undefined
-    ? { code: cause.code, message: cause.message }
-    : { code: cause.code, message: cause.message, error };
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
