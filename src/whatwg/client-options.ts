@@ -7,6 +7,12 @@
  * @module
  */
 import type { DialFailure, DialOptions, DialTlsOptions } from "../node/dial.js";
+import { createDeflateCodec } from "../node/deflate-codec.js";
+import {
+  buildDeflateOffer,
+  type DeflateOfferOptions,
+} from "../protocol/extensions/permessage-deflate.js";
+import type { DeflateCodec } from "../protocol/ports.js";
 import { buildClientRequest } from "../protocol/handshake/client-handshake.js";
 import { HandshakeError } from "../protocol/handshake/handshake-error.js";
 import { BAD_PORTS, portOf } from "./url.js";
@@ -51,6 +57,22 @@ export interface ClientOptions {
   maxMessageBytes?: number;
   /** The most frames one message may be split into (default 16 384); over it, 1009. */
   maxFragments?: number;
+  /**
+   * permessage-deflate (RFC 7692). A WHATWG user agent always offers it (SPEC.md F12), so the
+   * default is `true`: offer `permessage-deflate; client_max_window_bits`, as browsers do.
+   * `false` offers nothing; an object tunes the offer and the compressor.
+   */
+  perMessageDeflate?: boolean | ClientDeflateOptions;
+}
+
+/** How a client offers and uses permessage-deflate. */
+export interface ClientDeflateOptions extends DeflateOfferOptions {
+  /** Messages smaller than this many bytes are sent uncompressed (default 1024). */
+  thresholdBytes?: number;
+  /** zlib compression level 0–9 (default 6). */
+  level?: number;
+  /** zlib memLevel 1–9 (default 8). */
+  memLevel?: number;
 }
 
 /** {@link ClientOptions} once checked: what {@link toDialOptions} needs besides URL and protocols. */
@@ -60,6 +82,7 @@ export interface ResolvedClientOptions {
   readonly tls: DialTlsOptions;
   readonly origin?: string;
   readonly headers?: readonly (readonly [string, string])[];
+  readonly deflate?: DialOptions["deflate"];
 }
 
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = 30_000;
@@ -104,13 +127,45 @@ export function resolveClientOptions(url: URL, options: ClientOptions): Resolved
       : { rejectUnauthorized: options.rejectUnauthorized }),
     ...(options.servername === undefined ? {} : { servername: options.servername }),
   };
+  const deflate = resolveDeflate(options.perMessageDeflate);
   return {
     handshakeTimeoutMs,
     engine,
     tls,
     ...(origin === undefined ? {} : { origin }),
     ...(headers === undefined ? {} : { headers }),
+    ...(deflate === undefined ? {} : { deflate }),
   };
+}
+
+const DEFAULT_DEFLATE_THRESHOLD_BYTES = 1024;
+let defaultCodec: DeflateCodec | undefined;
+
+/**
+ * The permessage-deflate settings of a client, checked now (a bad window or level throws from
+ * the constructor).
+ * @throws {RangeError} ERR_WS_INVALID_OPTION
+ */
+function resolveDeflate(value: ClientOptions["perMessageDeflate"]): DialOptions["deflate"] {
+  if (value === false) return undefined;
+  const settings: ClientDeflateOptions = value === undefined || value === true ? {} : value;
+  if (settings === null || typeof settings !== "object") {
+    throw invalidOption("perMessageDeflate", value);
+  }
+  const thresholdBytes = settings.thresholdBytes ?? DEFAULT_DEFLATE_THRESHOLD_BYTES;
+  if (typeof thresholdBytes !== "number" || !(thresholdBytes >= 0)) {
+    throw invalidOption("perMessageDeflate.thresholdBytes", thresholdBytes);
+  }
+  const { thresholdBytes: _threshold, level, memLevel, ...offer } = settings;
+  buildDeflateOffer(offer); // throws for a window outside 9–15
+  const codec =
+    level === undefined && memLevel === undefined
+      ? (defaultCodec ??= createDeflateCodec())
+      : createDeflateCodec({
+          ...(level === undefined ? {} : { level }),
+          ...(memLevel === undefined ? {} : { memLevel }),
+        });
+  return { offer, codec, thresholdBytes };
 }
 
 /** The options of `dial()` for a validated URL, protocol list and resolved options. */
@@ -127,6 +182,7 @@ export function toDialOptions(
     tls: resolved.tls,
     ...(resolved.origin === undefined ? {} : { origin: resolved.origin }),
     ...(resolved.headers === undefined ? {} : { headers: resolved.headers }),
+    ...(resolved.deflate === undefined ? {} : { deflate: resolved.deflate }),
   };
 }
 

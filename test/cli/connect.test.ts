@@ -127,7 +127,7 @@ describe("--json", () => {
       event: "open",
       url: url(),
       protocol: "chat",
-      extensions: "",
+      extensions: "permessage-deflate; server_no_context_takeover; client_no_context_takeover",
     });
     assert.deepEqual(
       events.slice(1, -1).filter((event) => event["event"] === "message"),

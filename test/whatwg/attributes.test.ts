@@ -203,7 +203,7 @@ test("B9: extensions is '' before open and stays '' when the server accepts none
 
 test("B9: an extensions header for an extension that was not offered fails the connection", async (t) => {
   const peer = await RawPeer.start({
-    respond: () => accept({ extensions: "permessage-deflate" }),
+    respond: () => accept({ extensions: "x-webkit-deflate-frame" }),
   });
   t.after(() => peer.stop());
   const ws = new WebSocket(peer.url);
@@ -212,6 +212,18 @@ test("B9: an extensions header for an extension that was not offered fails the c
   assert.deepEqual(rec.types(), ["error", "close"]);
   assert.equal(event.code, 1006);
   assert.equal(ws.extensions, "");
+});
+
+test("B9/N22: extensions shows the server's accepted permessage-deflate value exactly as received", async (t) => {
+  const value = "permessage-deflate; server_no_context_takeover; client_max_window_bits=12";
+  const peer = await RawPeer.start({ respond: () => accept({ extensions: value }), replyToClose: true });
+  t.after(() => peer.stop());
+  const ws = new WebSocket(peer.url);
+  assert.equal(ws.extensions, "", "empty until the open task");
+  await new Promise((resolve) => (ws.onopen = resolve));
+  assert.equal(ws.extensions, value);
+  ws.close();
+  await new Promise((resolve) => (ws.onclose = resolve));
 });
 
 test("B10: protocol is '' until the open task, then the server's choice", async (t) => {

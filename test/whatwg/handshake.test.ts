@@ -275,8 +275,18 @@ test("F11: Sec-WebSocket-Protocol lists the protocols in order in one header, or
   assert.deepEqual((await requestFor(t, "/", [])).values("Sec-WebSocket-Protocol"), []);
 });
 
-test("F12 (★, not yet): no permessage-deflate offer until sockwise implements it (Q10)", async (t) => {
-  assert.deepEqual((await requestFor(t)).values("Sec-WebSocket-Extensions"), []);
+test("F12/N22 (★ Q10): permessage-deflate is offered by default, as browsers do; perMessageDeflate: false offers nothing", async (t) => {
+  assert.deepEqual((await requestFor(t)).values("Sec-WebSocket-Extensions"), [
+    "permessage-deflate; client_max_window_bits",
+  ]);
+  const off = await requestFor(t, "/", { perMessageDeflate: false });
+  assert.deepEqual(off.values("Sec-WebSocket-Extensions"), []);
+  const tuned = await requestFor(t, "/", {
+    perMessageDeflate: { serverNoContextTakeover: true, clientMaxWindowBits: 10 },
+  });
+  assert.deepEqual(tuned.values("Sec-WebSocket-Extensions"), [
+    "permessage-deflate; server_no_context_takeover; client_max_window_bits=10",
+  ]);
 });
 
 test("F13: no Origin by default (Node has none); the origin option sends one", async (t) => {
@@ -290,6 +300,7 @@ test("F14/F15: no Referer and no other fetch extras: exactly the handshake's own
   assert.deepEqual(request.headers.map(([name]) => name.toLowerCase()).sort(), [
     "connection",
     "host",
+    "sec-websocket-extensions",
     "sec-websocket-key",
     "sec-websocket-protocol",
     "sec-websocket-version",
@@ -411,7 +422,17 @@ test("F22: Accept, Protocol or Extensions appearing twice fails", async (t) => {
 });
 
 test("F23: extensions the client did not offer (or malformed ones) fail", async (t) => {
-  for (const value of ["permessage-deflate", "x-foo; a=1", "x;;", ", ,", "a b"]) {
+  for (const value of [
+    "x-foo; a=1",
+    "x;;",
+    ", ,",
+    "a b",
+    // N6: permessage-deflate answered with something a client must refuse.
+    "permessage-deflate; unknown=1",
+    "permessage-deflate; server_max_window_bits",
+    "permessage-deflate; client_max_window_bits=08",
+    "permessage-deflate, permessage-deflate",
+  ]) {
     assert.equal(
       await assertFails(t, value, () => accept({ extensions: value })),
       "ERR_WS_HANDSHAKE_EXTENSIONS",
