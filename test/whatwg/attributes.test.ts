@@ -216,7 +216,10 @@ test("B9: an extensions header for an extension that was not offered fails the c
 
 test("B9/N22: extensions shows the server's accepted permessage-deflate value exactly as received", async (t) => {
   const value = "permessage-deflate; server_no_context_takeover; client_max_window_bits=12";
-  const peer = await RawPeer.start({ respond: () => accept({ extensions: value }), replyToClose: true });
+  const peer = await RawPeer.start({
+    respond: () => accept({ extensions: value }),
+    replyToClose: true,
+  });
   t.after(() => peer.stop());
   const ws = new WebSocket(peer.url);
   assert.equal(ws.extensions, "", "empty until the open task");
