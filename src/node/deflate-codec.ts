@@ -6,8 +6,9 @@
  * only persistent zlib contexts are asynchronous streams, and thousands of them (≈ 300 KiB of
  * native memory each at the default memLevel) are what makes `ws` servers with compression grow
  * to gigabytes. Here no zlib state outlives a call, so an idle connection holds no zlib memory;
- * a 1.8 KiB JSON message deflates in about 25 µs and inflates in about 5 µs (plus ≈ 10–25 µs
- * when a 32 KiB dictionary is set), measured on this project's 2-core machine. Work is done on
+ * a 1 KiB JSON message deflates in about 25 µs and inflates in about 8 µs; a 32 KiB dictionary
+ * (context takeover) adds about 50 µs to deflate and a few µs to inflate (docs/permessage-deflate.md,
+ * measured on this project's 2-core machine). Work is done on
  * the event loop, one message at a time: that is the process-wide concurrency limit (1), and no
  * queue of pending (de)compressions can build up.
  *

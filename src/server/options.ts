@@ -109,7 +109,7 @@ export interface WebSocketServerOptions {
  * between messages in either direction (`server_no_context_takeover` and
  * `client_no_context_takeover`), so an idle connection costs no compression memory at all;
  * set both to `false` for a better ratio on streams of similar messages, at the cost of one
- * retained window (up to 32 KiB) per direction and connection. docs/server.md has the figures.
+ * retained window (up to 32 KiB) per direction and connection. docs/permessage-deflate.md has the figures.
  */
 export interface PerMessageDeflateServerOptions extends DeflateServerOptions {
   /** Messages smaller than this many bytes are sent uncompressed (default 1024). */
