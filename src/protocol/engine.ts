@@ -514,6 +514,13 @@ export class Engine implements FrameSink {
 /** Payloads up to this size are copied behind their header into one write. */
 const SMALL_FRAME_BYTES = 1024;
 
+/**
+ * `send()` copies payloads of at most this many bytes before it returns (server frames this small
+ * are written as one copy; client frames are always masked into a copy), so a caller need not
+ * copy them first to protect against later changes (SPEC.md C10).
+ */
+export const SEND_COPIES_UP_TO_BYTES = SMALL_FRAME_BYTES;
+
 /** Scratch space for mask keys: the key is copied into the frame header, so one suffices. */
 const MASK_KEY = new Uint8Array(4);
 

@@ -7,6 +7,7 @@
  * @module
  */
 import { MAX_CLOSE_REASON_BYTES, isWireCloseCode } from "../protocol/close-codes.js";
+import { SEND_COPIES_UP_TO_BYTES } from "../protocol/engine.js";
 import type { CloseInitiator, CloseOutcome } from "../protocol/close-state.js";
 import type { AbnormalCause, ProtocolError } from "../protocol/errors.js";
 import type { Transport } from "../node/transport.js";
@@ -229,7 +230,11 @@ export class ServerWebSocket extends EventTarget {
     if (this.#queue.length === 0 && outgoing.bytes !== undefined) {
       // The server does not mask, so the engine writes the payload as given: copy it, the caller
       // may reuse its buffer (SPEC.md C10). Text was freshly encoded and needs no copy.
-      const bytes = outgoing.kind === "binary" ? outgoing.bytes.slice() : outgoing.bytes;
+      // Small payloads are copied by the engine itself (SEND_COPIES_UP_TO_BYTES); avoid a second copy.
+      const bytes =
+        outgoing.kind === "binary" && outgoing.bytes.length > SEND_COPIES_UP_TO_BYTES
+          ? outgoing.bytes.slice()
+          : outgoing.bytes;
       this.#transmit(outgoing.kind, bytes, outgoing.size);
       return;
     }
