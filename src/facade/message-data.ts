@@ -22,13 +22,13 @@ export interface Outgoing {
  * @throws {TypeError} for a Symbol, a SharedArrayBuffer, a view over one, or a resizable buffer
  *   (SPEC.md C4)
  */
-export function toOutgoing(data: unknown, method = "send"): Outgoing {
+export function toOutgoing(data: unknown, where = "'send'"): Outgoing {
   if (data instanceof ArrayBuffer) {
-    checkBufferSource(data, method);
+    checkBufferSource(data, where);
     return { kind: "binary", bytes: new Uint8Array(data), size: data.byteLength };
   }
   if (ArrayBuffer.isView(data)) {
-    checkBufferSource(data.buffer, method);
+    checkBufferSource(data.buffer, where);
     return {
       kind: "binary",
       bytes: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
@@ -36,7 +36,7 @@ export function toOutgoing(data: unknown, method = "send"): Outgoing {
     };
   }
   if (typeof SharedArrayBuffer !== "undefined" && data instanceof SharedArrayBuffer) {
-    throw new TypeError(`Failed to execute '${method}': a SharedArrayBuffer is not allowed.`);
+    throw new TypeError(`Failed to execute ${where}: a SharedArrayBuffer is not allowed.`);
   }
   if (data instanceof Blob) return { kind: "binary", bytes: undefined, size: data.size };
   // USVString conversion: Buffer.from replaces lone surrogates with U+FFFD itself, exactly as
@@ -45,14 +45,14 @@ export function toOutgoing(data: unknown, method = "send"): Outgoing {
   return { kind: "text", bytes, size: bytes.length };
 }
 
-function checkBufferSource(buffer: ArrayBufferLike, method: string): void {
+function checkBufferSource(buffer: ArrayBufferLike, where: string): void {
   if (typeof SharedArrayBuffer !== "undefined" && buffer instanceof SharedArrayBuffer) {
     throw new TypeError(
-      `Failed to execute '${method}': a view over a SharedArrayBuffer is not allowed.`,
+      `Failed to execute ${where}: a view over a SharedArrayBuffer is not allowed.`,
     );
   }
   if ((buffer as { resizable?: boolean }).resizable === true) {
-    throw new TypeError(`Failed to execute '${method}': a resizable ArrayBuffer is not allowed.`);
+    throw new TypeError(`Failed to execute ${where}: a resizable ArrayBuffer is not allowed.`);
   }
 }
 

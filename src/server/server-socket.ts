@@ -273,7 +273,7 @@ export class ServerWebSocket extends EventTarget {
   ping(data?: string | ArrayBufferLike | ArrayBufferView): boolean {
     const transport = this.#transport;
     const payload =
-      data === undefined ? undefined : (toOutgoing(data, "ping").bytes as Uint8Array).slice();
+      data === undefined ? undefined : (toOutgoing(data, "'ping'").bytes as Uint8Array).slice();
     if (transport === undefined || this.#readyState !== OPEN) return false;
     return transport.ping(payload);
   }

@@ -195,7 +195,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     data: string | ArrayBufferLike | ArrayBufferView,
     options: { except?: ServerWebSocket | Iterable<ServerWebSocket> } = {},
   ): BroadcastResult {
-    const outgoing = toOutgoing(data, "broadcast");
+    const outgoing = toOutgoing(data, "'broadcast'");
     if (outgoing.bytes === undefined) throw new TypeError("broadcast() does not take a Blob");
     const bytes = outgoing.kind === "binary" ? outgoing.bytes.slice() : outgoing.bytes;
     const except = new Set<ServerWebSocket>(

@@ -6,23 +6,9 @@
  * @module
  */
 
-/**
- * ToString, as Web IDL's DOMString conversion: a Symbol throws a TypeError (unlike `String()`).
- * @throws {TypeError} for a Symbol; whatever a `toString` throws
- */
-export function toDOMString(value: unknown): string {
-  if (typeof value === "symbol") throw new TypeError("Cannot convert a Symbol value to a string");
-  return `${value as string}`;
-}
+import { toDOMString } from "../facade/webidl-strings.js";
 
-/**
- * USVString: ToString, then every lone surrogate becomes U+FFFD.
- * @see https://webidl.spec.whatwg.org/#js-USVString
- */
-export function toUSVString(value: unknown): string {
-  const text = toDOMString(value);
-  return (text as string & { toWellFormed(): string }).toWellFormed();
-}
+export { toDOMString, toUSVString } from "../facade/webidl-strings.js";
 
 /**
  * ToNumber, as Web IDL uses it: a Symbol or a BigInt throws a TypeError.

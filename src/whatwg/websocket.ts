@@ -22,6 +22,7 @@ import {
   recordCloseDetails,
   type CloseDetails,
 } from "./close-details.js";
+import { toOutgoing, type Outgoing } from "../facade/message-data.js";
 import { CloseEvent, MessageEvent, defineToStringTag } from "./events.js";
 import { getUrlRecord } from "./url.js";
 import { validateCloseCodeAndReason } from "./validate-close.js";
@@ -102,11 +103,6 @@ type HandlerType = "open" | "message" | "error" | "close";
 type Handler = ((this: WebSocket, event: Event) => unknown) | object | null;
 
 /** A queued outgoing message: bytes now, or a Blob whose bytes are still being read. */
-interface Outgoing {
-  readonly kind: "text" | "binary";
-  bytes: Uint8Array | undefined;
-  readonly size: number;
-}
 
 /**
  * A WebSocket connection, as browsers implement it.
@@ -267,7 +263,7 @@ export class WebSocket extends EventTarget {
         "Failed to execute 'send' on 'WebSocket': 1 argument required, but only 0 present.",
       );
     }
-    const outgoing = toOutgoing(data);
+    const outgoing = toOutgoing(data, "'send' on 'WebSocket'");
     if (this.#readyState === CONNECTING) {
       throw new DOMException(
         "Failed to execute 'send' on 'WebSocket': Still in CONNECTING state.",
@@ -609,43 +605,6 @@ function toProtocolList(value: unknown): string[] {
   if (value === undefined) return [];
   if (isIterableObject(value) && typeof value !== "string") return toDOMStringSequence(value);
   return [toDOMString(value)];
-}
-
-function toOutgoing(data: unknown): Outgoing {
-  if (data instanceof ArrayBuffer) {
-    checkBufferSource(data);
-    return { kind: "binary", bytes: new Uint8Array(data), size: data.byteLength };
-  }
-  if (ArrayBuffer.isView(data)) {
-    checkBufferSource(data.buffer);
-    return {
-      kind: "binary",
-      bytes: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
-      size: data.byteLength,
-    };
-  }
-  if (typeof SharedArrayBuffer !== "undefined" && data instanceof SharedArrayBuffer) {
-    throw new TypeError(
-      "Failed to execute 'send' on 'WebSocket': a SharedArrayBuffer is not allowed.",
-    );
-  }
-  if (data instanceof Blob) return { kind: "binary", bytes: undefined, size: data.size };
-  const bytes = Buffer.from(toUSVString(data), "utf8");
-  return { kind: "text", bytes, size: bytes.length };
-}
-
-/** SPEC.md C4: BufferSource refuses shared and resizable buffers. */
-function checkBufferSource(buffer: ArrayBufferLike): void {
-  if (typeof SharedArrayBuffer !== "undefined" && buffer instanceof SharedArrayBuffer) {
-    throw new TypeError(
-      "Failed to execute 'send' on 'WebSocket': a view over a SharedArrayBuffer is not allowed.",
-    );
-  }
-  if ((buffer as { resizable?: boolean }).resizable === true) {
-    throw new TypeError(
-      "Failed to execute 'send' on 'WebSocket': a resizable ArrayBuffer is not allowed.",
-    );
-  }
 }
 
 function toArrayBuffer(data: Uint8Array): ArrayBuffer {
