@@ -22,6 +22,7 @@ import {
   recordCloseDetails,
   type CloseDetails,
 } from "./close-details.js";
+import { getEventHandler, setEventHandler } from "../facade/event-handlers.js";
 import { toOutgoing, type Outgoing } from "../facade/message-data.js";
 import { CloseEvent, MessageEvent, defineToStringTag } from "./events.js";
 import { getUrlRecord } from "./url.js";
@@ -99,7 +100,6 @@ const DISPATCH_FLAG_IS_CLEARED_EARLY = ((): boolean => {
   target.dispatchEvent(new Event("probe"));
   return currentTarget !== target;
 })();
-type HandlerType = "open" | "message" | "error" | "close";
 type Handler = ((this: WebSocket, event: Event) => unknown) | object | null;
 
 /** A queued outgoing message: bytes now, or a Blob whose bytes are still being read. */
@@ -130,7 +130,6 @@ export class WebSocket extends EventTarget {
   #protocol = "";
   #extensions = "";
   #binaryType: "blob" | "arraybuffer" = "blob";
-  readonly #handlers = new Map<HandlerType, { value: Handler; listener: (event: Event) => void }>();
   #dialing: Dialing | undefined;
   #transport: Transport | undefined;
   /** Set when the connection was failed (so the close task fires `error` first). */
@@ -332,63 +331,32 @@ export class WebSocket extends EventTarget {
     this.#drainQueue();
   }
 
-  // ---- event handler IDL attributes (HTML "event handlers"; SPEC.md B12, E16) --------------
-
-  #getHandler(type: HandlerType): Handler {
-    return this.#handlers.get(type)?.value ?? null;
-  }
-
-  #setHandler(type: HandlerType, value: unknown): void {
-    // [LegacyTreatNonObjectAsNull]: a non-object becomes null.
-    const handler: Handler =
-      value !== null && (typeof value === "object" || typeof value === "function") ? value : null;
-    const existing = this.#handlers.get(type);
-    if (handler === null) {
-      if (existing !== undefined) {
-        this.removeEventListener(type, existing.listener);
-        this.#handlers.delete(type);
-      }
-      return;
-    }
-    if (existing !== undefined) {
-      existing.value = handler;
-      return;
-    }
-    const entry = {
-      value: handler,
-      listener: (event: Event): void => {
-        const current = entry.value;
-        if (typeof current === "function")
-          (current as (this: WebSocket, event: Event) => unknown).call(this, event);
-      },
-    };
-    this.#handlers.set(type, entry);
-    this.addEventListener(type, entry.listener);
-  }
+  // ---- event handler IDL attributes (HTML "event handlers"; SPEC.md B12, E16), shared with
+  // the server socket through facade/event-handlers.ts ----------------------------------------
 
   get onopen(): Handler {
-    return this.#getHandler("open");
+    return getEventHandler(this, "open");
   }
   set onopen(value: Handler) {
-    this.#setHandler("open", value);
+    setEventHandler(this, "open", value);
   }
   get onmessage(): Handler {
-    return this.#getHandler("message");
+    return getEventHandler(this, "message");
   }
   set onmessage(value: Handler) {
-    this.#setHandler("message", value);
+    setEventHandler(this, "message", value);
   }
   get onerror(): Handler {
-    return this.#getHandler("error");
+    return getEventHandler(this, "error");
   }
   set onerror(value: Handler) {
-    this.#setHandler("error", value);
+    setEventHandler(this, "error", value);
   }
   get onclose(): Handler {
-    return this.#getHandler("close");
+    return getEventHandler(this, "close");
   }
   set onclose(value: Handler) {
-    this.#setHandler("close", value);
+    setEventHandler(this, "close", value);
   }
 
   // ---- sending ------------------------------------------------------------------------------

@@ -15,14 +15,9 @@ import { fileURLToPath } from "node:url";
 import { test } from "node:test";
 import { chromium, type Page } from "playwright-core";
 import { runServe } from "../../src/cli/serve.js";
+import { CHROMIUM, CHROMIUM_ARGS } from "../helpers/chromium.js";
 import { WAIT_MS, sleep, waitUntil, withTimeout } from "../helpers/server-harness.js";
 
-const CHROMIUM = process.env["SOCKWISE_CHROMIUM"] ?? "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  ...["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"],
-  ...["--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  "--disable-quic",
-];
 /** build/test/cli/ → the repository's test-artifacts/. */
 const ARTIFACTS = fileURLToPath(new URL("../../../test-artifacts/", import.meta.url));
 
@@ -63,7 +58,7 @@ test("the playground in headless Chromium: echo, close codes, browser exceptions
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS],
     timeout: 5 * WAIT_MS,
     viewport: { width: 1100, height: 1000 },
   });

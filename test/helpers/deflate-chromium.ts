@@ -7,32 +7,13 @@
  *
  * @module
  */
-import { existsSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { chromium, type Browser, type Page } from "playwright-core";
+import { CHROMIUM, CHROMIUM_ARGS } from "./chromium.js";
 import { TIME_SCALE, withTimeout } from "./deflate-interop.js";
 
-/** Where Debian installs Chromium. */
-export const CHROMIUM = "/usr/bin/chromium";
-
-const ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--disable-quic",
-];
-
-/** Why Chromium cannot be used, or undefined. */
-export function probeChromium(): string | undefined {
-  return existsSync(CHROMIUM)
-    ? undefined
-    : `${CHROMIUM} is not installed (apt-get install -y chromium)`;
-}
+export { CHROMIUM, probeChromium } from "./chromium.js";
 
 const PAGE = `<!doctype html>
 <meta charset="utf-8">
@@ -91,7 +72,7 @@ export class ChromiumDeflatePeer {
     try {
       browser = await chromium.launch({
         executablePath: CHROMIUM,
-        args: ARGS,
+        args: [...CHROMIUM_ARGS],
         timeout: 60_000 * TIME_SCALE,
       });
       const page = await browser.newPage();

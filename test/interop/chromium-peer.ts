@@ -7,31 +7,12 @@
  *
  * @module
  */
-import { existsSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { chromium, type Browser, type Page } from "playwright-core";
+import { CHROMIUM, CHROMIUM_ARGS } from "../helpers/chromium.js";
 import { TIME_SCALE, withTimeout, type Observed, type PeerClient } from "./ends.js";
 
-/** Where Debian installs Chromium. */
-export const CHROMIUM = "/usr/bin/chromium";
-
-const ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--disable-quic",
-];
-
-/** Why Chromium cannot be used, or undefined when it is installed. */
-export function probeChromium(): string | undefined {
-  return existsSync(CHROMIUM)
-    ? undefined
-    : `${CHROMIUM} is not installed (apt-get install -y chromium)`;
-}
+export { CHROMIUM, probeChromium } from "../helpers/chromium.js";
 
 /**
  * The page: each connection echoes every message, and reports its close event through the
@@ -100,7 +81,7 @@ export class ChromiumPeer {
   static async launch(pageUrl: string): Promise<ChromiumPeer> {
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ARGS,
+      args: [...CHROMIUM_ARGS],
       timeout: 60_000 * TIME_SCALE,
     });
     try {
