@@ -2,7 +2,13 @@
 // Runs every compiled test file (build/test/**/*.test.js) with Node's built-in test runner.
 // Node 20's `--test <dir>` would also run helper modules that live under a `test/` folder, so
 // the files are listed explicitly. Arguments narrow the run: `npm run test:only -- protocol`.
-import { spawnSync } from "node:child_process";
+//
+// No run may hang: a test (or suite) that takes longer than SOCKWISE_TEST_TIMEOUT_MS fails on
+// its own (`--test-timeout`); once every test has finished the runner exits even if a leaked
+// handle or child process would keep it alive (`--test-force-exit`); and the whole run is killed
+// after SOCKWISE_TEST_RUN_TIMEOUT_MS with a message saying so. (A CI run once hung until the CI
+// time limit because a failed `after` hook left a headless Chromium running.)
+import { spawn } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 
@@ -17,6 +23,22 @@ function collect(dir) {
       return name.endsWith(".test.js") ? [path] : [];
     });
 }
+
+/** @param {string} name @param {number} fallback */
+function millis(name, fallback) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    console.error(`${name} must be a positive whole number of milliseconds, not ${raw}`);
+    process.exit(2);
+  }
+  return value;
+}
+
+const testTimeoutMs = millis("SOCKWISE_TEST_TIMEOUT_MS", 5 * 60_000);
+const runTimeoutMs = millis("SOCKWISE_TEST_RUN_TIMEOUT_MS", 30 * 60_000);
+
 const filters = process.argv.slice(2);
 const files = collect(root).filter(
   (file) => filters.length === 0 || filters.some((f) => relative(root, file).includes(f)),
@@ -25,8 +47,49 @@ if (files.length === 0) {
   console.error(`no test files matched under ${root} (did the build run?)`);
   process.exit(1);
 }
-const result = spawnSync(process.execPath, ["--test", "--test-reporter=tap", ...files], {
-  stdio: "inherit",
-  env: process.env,
+
+const child = spawn(
+  process.execPath,
+  [
+    "--test",
+    "--test-reporter=tap",
+    `--test-timeout=${testTimeoutMs}`,
+    "--test-force-exit",
+    ...files,
+  ],
+  // Its own process group, so that a timeout can end the runner and every test file under it.
+  { stdio: "inherit", env: process.env, detached: true },
+);
+
+/** @param {NodeJS.Signals} signal */
+function killGroup(signal) {
+  try {
+    process.kill(-(child.pid ?? 0), signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+const watchdog = setTimeout(() => {
+  console.error(
+    `\nrun-tests: the test run did not finish within ${runTimeoutMs} ms ` +
+      "(SOCKWISE_TEST_RUN_TIMEOUT_MS); stopping it. The TAP above shows the last test that ran.",
+  );
+  killGroup("SIGTERM");
+  setTimeout(() => killGroup("SIGKILL"), 10_000).unref();
+  process.exitCode = 1;
+}, runTimeoutMs);
+
+for (const signal of /** @type {const} */ (["SIGINT", "SIGTERM", "SIGHUP"])) {
+  process.on(signal, () => {
+    killGroup(signal);
+    process.exitCode = 1;
+  });
+}
+
+child.on("exit", (code) => {
+  clearTimeout(watchdog);
+  if (process.exitCode === undefined || process.exitCode === 0) {
+    process.exitCode = code ?? 1;
+  }
 });
-process.exit(result.status ?? 1);

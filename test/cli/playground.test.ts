@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { test } from "node:test";
-import { chromium, type Page } from "playwright-core";
+import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { runServe } from "../../src/cli/serve.js";
 import { CHROMIUM, CHROMIUM_ARGS } from "../helpers/chromium.js";
 import { WAIT_MS, sleep, waitUntil, withTimeout } from "../helpers/server-harness.js";
@@ -51,10 +51,26 @@ test("the playground in headless Chromium: echo, close codes, browser exceptions
     { port: 0, host: "127.0.0.1", path: "/", echo: true, quiet: false },
     (line) => serverLog.push(line),
   );
-  t.after(() => withTimeout(running.stop(), "the serve shutdown"));
 
   const userDataDir = mkdtempSync(join(tmpdir(), "sockwise-chromium-"));
-  t.after(() => rmSync(userDataDir, { recursive: true, force: true }));
+  const launched: { context?: BrowserContext } = {};
+  // One hook, in this order: the test runner runs `after` hooks first-registered first and skips
+  // the rest once one throws, so a profile removal racing a live Chromium (which still writes
+  // into it) once failed the hook, skipped `context.close()`, and left Chromium holding the test
+  // process open until CI's time limit. Close the browser first, whatever else fails; a profile
+  // that cannot be removed is reported, not a test failure.
+  t.after(async () => {
+    try {
+      if (launched.context) await withTimeout(launched.context.close(), "Chromium to close");
+    } finally {
+      try {
+        rmSync(userDataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+      } catch (error) {
+        t.diagnostic(`left the Chromium profile ${userDataDir}: ${String(error)}`);
+      }
+      await withTimeout(running.stop(), "the serve shutdown");
+    }
+  });
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
     headless: true,
@@ -62,7 +78,7 @@ test("the playground in headless Chromium: echo, close codes, browser exceptions
     timeout: 5 * WAIT_MS,
     viewport: { width: 1100, height: 1000 },
   });
-  t.after(() => context.close());
+  launched.context = context;
   context.setDefaultTimeout(WAIT_MS);
   const page = context.pages()[0] ?? (await context.newPage());
   const pageErrors: string[] = [];
