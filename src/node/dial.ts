@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { isIP, connect as netConnect, type Socket } from "node:net";
+import { lookup as dnsLookup } from "node:dns";
+import { isIP, connect as netConnect, type LookupFunction, type Socket } from "node:net";
 import { connect as tlsConnect, type ConnectionOptions } from "node:tls";
 import { Engine, type EngineOptions } from "../protocol/engine.js";
 import { ClientHandshake, buildClientRequest } from "../protocol/handshake/client-handshake.js";
@@ -51,6 +52,12 @@ export interface DialOptions {
   readonly tls?: DialTlsOptions;
   /** Fail if the connection is not open after this long. */
   readonly handshakeTimeoutMs: number;
+  /**
+   * RFC 6455 §4.1 step 2 (SPEC.md F3): keep at most one connection per remote (IP address,
+   * port) in the CONNECTING state; later attempts wait in line (the wait counts against
+   * `handshakeTimeoutMs`). Off by default.
+   */
+  readonly serializeConnecting?: boolean;
   /** Settings of the engine once open. */
   readonly engine?: Omit<EngineOptions, "role" | "ports" | "deflate">;
   /**
@@ -124,6 +131,7 @@ export function dial(options: DialOptions, handlers: DialHandlers): Dialing {
     settled = true;
     if (timer !== undefined) clearTimeout(timer);
     socket?.destroy();
+    leaveLine?.();
     handlers.failed(failure);
   };
 
@@ -181,6 +189,7 @@ export function dial(options: DialOptions, handlers: DialHandlers): Dialing {
     if (result === undefined || settled) return;
     settled = true;
     if (timer !== undefined) clearTimeout(timer);
+    leaveLine?.();
     const s = socket!;
     s.off("data", onData);
     s.off("error", onError);
@@ -228,14 +237,39 @@ export function dial(options: DialOptions, handlers: DialHandlers): Dialing {
     if (!settled) socket!.write(requestBytes);
   };
 
-  try {
+  // SPEC.md F3: with `serializeConnecting`, resolve the host first, then wait for the other
+  // attempts to the same (IP address, port) to finish their handshakes before connecting.
+  let leaveLine: (() => void) | undefined;
+  const connectNow = (address?: { address: string; family: number }): void => {
+    if (settled) return;
+    try {
+      socket = openSocket(address);
+    } catch (error) {
+      fail({ code: "ERR_WS_CONNECT_FAILED", message: String(error), error });
+      return;
+    }
+    socket.on("data", onData);
+    socket.on("error", onError);
+    socket.on("end", onEnd);
+    socket.on("close", onClose);
+  };
+  const openSocket = (address?: { address: string; family: number }): Socket => {
+    // The connection goes to the address the line was kept for, while `host` stays the name
+    // (for TLS: SNI and the certificate check).
+    const lookup: LookupFunction | undefined =
+      address === undefined
+        ? undefined
+        : (_hostname, _options, callback) => {
+            callback(null, address.address, address.family);
+          };
     if (secure) {
       const tls = options.tls ?? {};
       const servername = tls.servername ?? (isIP(host) === 0 ? host : undefined);
-      socket = tlsConnect(
+      return tlsConnect(
         {
           host,
           port,
+          ...(lookup === undefined ? {} : { lookup }),
           ALPNProtocols: ["http/1.1"],
           ...(servername === undefined ? {} : { servername }),
           ...(tls.ca === undefined ? {} : { ca: tls.ca }),
@@ -245,19 +279,36 @@ export function dial(options: DialOptions, handlers: DialHandlers): Dialing {
         },
         onConnected,
       );
-    } else {
-      socket = netConnect({ host, port }, onConnected);
     }
-  } catch (error) {
-    queueMicrotask(() => fail({ code: "ERR_WS_CONNECT_FAILED", message: String(error), error }));
-    return {
-      abort: () => fail({ code: "ERR_WS_ABORTED", message: "the connection attempt was aborted" }),
+    return netConnect({ host, port, ...(lookup === undefined ? {} : { lookup }) }, onConnected);
+  };
+
+  if (options.serializeConnecting === true) {
+    const enterLine = (address: string, family: number): void => {
+      if (settled) return;
+      const place = connectingLine.enter(`${address}|${port}`, () =>
+        connectNow({ address, family }),
+      );
+      leaveLine = place.leave;
+      if (place.isFirst) connectNow({ address, family });
     };
+    const family = isIP(host);
+    if (family !== 0) enterLine(host, family);
+    else
+      dnsLookup(host, (error, address, addressFamily) => {
+        if (error !== null) {
+          fail({
+            code: "ERR_WS_CONNECT_FAILED",
+            message: `connection failed: ${error.message}`,
+            error,
+          });
+          return;
+        }
+        enterLine(address, addressFamily);
+      });
+  } else {
+    connectNow();
   }
-  socket.on("data", onData);
-  socket.on("error", onError);
-  socket.on("end", onEnd);
-  socket.on("close", onClose);
   // A timeout beyond what setTimeout honours (or Infinity) means no handshake timeout.
   if (options.handshakeTimeoutMs <= MAX_TIMER_DELAY_MS)
     timer = setTimeout(() => {
@@ -300,3 +351,47 @@ function isTlsError(error: unknown): boolean {
 
 /** The longest delay `setTimeout` honours (2^31 − 1 ms). */
 const MAX_TIMER_DELAY_MS = 2_147_483_647;
+
+/**
+ * The attempts in the CONNECTING state per remote (IP address, port), for `serializeConnecting`
+ * (SPEC.md F3): the first of a key runs, the others wait in order. Process-wide, as a browser's
+ * is per user agent.
+ */
+class ConnectingLine {
+  readonly #waiting = new Map<string, (() => void)[]>();
+
+  /**
+   * Takes a place in the line of `key`. When no attempt to `key` is connecting, the place is
+   * the first (`isFirst`: the caller starts now); otherwise `start` is called once those before
+   * it have left. `leave` (idempotent) is called when the attempt opens or fails, or to give up
+   * a place still waiting.
+   */
+  enter(key: string, start: () => void): { readonly isFirst: boolean; readonly leave: () => void } {
+    const queue = this.#waiting.get(key);
+    let state: "waiting" | "running" | "left" = queue === undefined ? "running" : "waiting";
+    const run = (): void => {
+      state = "running";
+      start();
+    };
+    if (queue === undefined) this.#waiting.set(key, []);
+    else queue.push(run);
+    const leave = (): void => {
+      if (state === "left") return;
+      const wasRunning = state === "running";
+      state = "left";
+      const line = this.#waiting.get(key);
+      if (line === undefined) return;
+      if (!wasRunning) {
+        const index = line.indexOf(run);
+        if (index !== -1) line.splice(index, 1);
+        return;
+      }
+      const next = line.shift();
+      if (next === undefined) this.#waiting.delete(key);
+      else next();
+    };
+    return { isFirst: queue === undefined, leave };
+  }
+}
+
+const connectingLine = new ConnectingLine();

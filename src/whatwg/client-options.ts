@@ -63,6 +63,13 @@ export interface ClientOptions {
    * `false` offers nothing; an object tunes the offer and the compressor.
    */
   perMessageDeflate?: boolean | ClientDeflateOptions;
+  /**
+   * Keep at most one connection per server (IP address and port) in the CONNECTING state and
+   * queue the others, as browsers do (RFC 6455 §4.1 step 2, SPEC.md F3). Off by default: a Node
+   * process that opens many connections to one server (a pool, a gateway, a load test) would
+   * otherwise wait for each handshake in turn. The wait counts against `handshakeTimeoutMs`.
+   */
+  serializeConnecting?: boolean;
 }
 
 /** How a client offers and uses permessage-deflate. */
@@ -83,6 +90,7 @@ export interface ResolvedClientOptions {
   readonly origin?: string;
   readonly headers?: readonly (readonly [string, string])[];
   readonly deflate?: DialOptions["deflate"];
+  readonly serializeConnecting: boolean;
 }
 
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = 30_000;
@@ -128,8 +136,18 @@ export function resolveClientOptions(url: URL, options: ClientOptions): Resolved
     ...(options.servername === undefined ? {} : { servername: options.servername }),
   };
   const deflate = resolveDeflate(options.perMessageDeflate);
+  const serializeConnecting = options.serializeConnecting ?? false;
+  if (typeof serializeConnecting !== "boolean") {
+    throw Object.assign(
+      new TypeError(
+        `The serializeConnecting option must be a boolean, got ${String(serializeConnecting)}.`,
+      ),
+      { code: "ERR_WS_INVALID_OPTION" },
+    );
+  }
   return {
     handshakeTimeoutMs,
+    serializeConnecting,
     engine,
     tls,
     ...(origin === undefined ? {} : { origin }),
@@ -178,6 +196,7 @@ export function toDialOptions(
     url,
     protocols,
     handshakeTimeoutMs: resolved.handshakeTimeoutMs,
+    ...(resolved.serializeConnecting ? { serializeConnecting: true } : {}),
     engine: resolved.engine,
     tls: resolved.tls,
     ...(resolved.origin === undefined ? {} : { origin: resolved.origin }),

@@ -170,6 +170,98 @@ test("F3 (★): connections to one server are not serialized by default", async 
   for (const ws of sockets) ws.close();
 });
 
+test("F3 (★): with serializeConnecting, one connection per server is CONNECTING; the next starts when it opens", async (t) => {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let answered = 0;
+  /** How many TCP connections the peer had when each request arrived. */
+  const socketsAtRequest: number[] = [];
+  const peer: RawPeer = await RawPeer.start({
+    replyToClose: true,
+    // The first handshake is held until the test releases it; the others are answered at once.
+    respond: async () => {
+      socketsAtRequest.push(peer.sockets.length);
+      if (answered++ === 0) await held;
+      return accept();
+    },
+  });
+  t.after(() => peer.stop());
+  const sockets = [0, 1, 2].map(() => new WebSocket(peer.url, { serializeConnecting: true }));
+  const records = sockets.map((ws) => record(ws));
+  await peer.nextConnection();
+  await sleep(150);
+  // The other two wait in line: no TCP connection yet.
+  assert.equal(peer.sockets.length, 1, "only the first attempt may connect");
+  assert.deepEqual(
+    sockets.map((ws) => ws.readyState),
+    [0, 0, 0],
+  );
+  release();
+  for (const rec of records) await rec.opened();
+  assert.equal(peer.sockets.length, 3);
+  // Each later one connected only after the handshake before it had completed.
+  assert.deepEqual(socketsAtRequest, [1, 2, 3]);
+  for (const ws of sockets) ws.close();
+  for (const rec of records) await rec.closed();
+});
+
+test("F3 (★): with serializeConnecting, a failed or abandoned attempt lets the next one go; other ports are independent", async (t) => {
+  let attempts = 0;
+  const peer = await RawPeer.start({
+    replyToClose: true,
+    // The first attempt is refused (500), the rest accepted.
+    respond: () => (attempts++ === 0 ? { type: "status", status: 500 } : accept()),
+  });
+  t.after(() => peer.stop());
+  const silent = await RawPeer.start({ respond: () => ({ type: "silence" }) });
+  t.after(() => silent.stop());
+
+  const refused = new WebSocket(peer.url, { serializeConnecting: true });
+  const next = new WebSocket(peer.url, { serializeConnecting: true });
+  const refusedRec = record(refused);
+  const nextRec = record(next);
+  assert.equal((await refusedRec.closed()).code, 1006);
+  await nextRec.opened();
+  next.close();
+  await nextRec.closed();
+
+  // A place in line given up by close() (CONNECTING → fail) never connects, and frees the line.
+  const stuck = new WebSocket(silent.url, { serializeConnecting: true });
+  await silent.nextConnection();
+  const waiting = new WebSocket(silent.url, { serializeConnecting: true });
+  const waitingRec = record(waiting);
+  waiting.close();
+  assert.deepEqual(
+    [(await waitingRec.closed()).code, waitingRec.types()],
+    [1006, ["error", "close"]],
+  );
+  const stuckRec = record(stuck);
+  stuck.close();
+  await stuckRec.closed();
+  await sleep(100);
+  assert.equal(silent.sockets.length, 1, "the abandoned attempt never connected");
+
+  // Another port on the same address has its own line.
+  const heldPeer = await RawPeer.start({ respond: () => ({ type: "silence" }) });
+  t.after(() => heldPeer.stop());
+  const blocker = new WebSocket(heldPeer.url, { serializeConnecting: true });
+  await heldPeer.nextConnection();
+  const other = new WebSocket(peer.url, { serializeConnecting: true });
+  const otherRec = record(other);
+  await otherRec.opened();
+  other.close();
+  await otherRec.closed();
+  blocker.close();
+});
+
+test("F3 (★): serializeConnecting must be a boolean", () => {
+  assert.throws(
+    () => new WebSocket("ws://127.0.0.1:1/", { serializeConnecting: "yes" as unknown as boolean }),
+    (error: Error & { code?: string }) =>
+      error instanceof TypeError && error.code === "ERR_WS_INVALID_OPTION",
+  );
+});
+
 test("F4 (◇ no proxy support): proxy environment variables are ignored; the connection is direct", async (t) => {
   const proxy = createServer((socket) => socket.destroy());
   let proxied = 0;
