@@ -1,21 +1,14 @@
 /**
- * Drives test/helpers/websockets_deflate_peer.py (Python `websockets` with permessage-deflate
+ * Drives test/helpers/websockets_peer.py (Python `websockets`, here with permessage-deflate
  * parameters, run by the Debian interpreter /usr/bin/python3) over JSON lines. One process per
  * test file, as a server, a client or both; every connection echoes.
  *
  * @module
  */
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import { withTimeout } from "./deflate-interop.js";
-
-/** The interpreter that sees Debian's python3-websockets. */
-export const PYTHON = "/usr/bin/python3";
-
-const SCRIPT = fileURLToPath(
-  new URL("../../../test/helpers/websockets_deflate_peer.py", import.meta.url),
-);
+import { PYTHON, WEBSOCKETS_PEER_SCRIPT } from "./python-websockets.js";
 
 /** permessage-deflate settings for the Python side (`null`: the library's defaults). */
 export interface PythonDeflate {
@@ -23,22 +16,6 @@ export interface PythonDeflate {
   readonly client_no_context_takeover?: boolean;
   readonly server_max_window_bits?: number;
   readonly client_max_window_bits?: number | true;
-}
-
-/** The installed version, or why it cannot be used. */
-export function probePythonWebsockets(): { version: string } | { missing: string } {
-  const result = spawnSync(PYTHON, ["-c", "import websockets; print(websockets.__version__)"], {
-    encoding: "utf8",
-    timeout: 10_000,
-  });
-  if (result.error !== undefined)
-    return { missing: `${PYTHON} cannot run: ${result.error.message}` };
-  if (result.status !== 0) {
-    return {
-      missing: `python3-websockets is not installed for ${PYTHON} (apt-get install -y python3-websockets)`,
-    };
-  }
-  return { version: result.stdout.trim() };
 }
 
 interface Event {
@@ -58,7 +35,7 @@ export class PythonDeflatePeer {
   readonly #stderr: string[] = [];
 
   constructor() {
-    this.#child = spawn(PYTHON, [SCRIPT], { stdio: ["pipe", "pipe", "pipe"] });
+    this.#child = spawn(PYTHON, [WEBSOCKETS_PEER_SCRIPT], { stdio: ["pipe", "pipe", "pipe"] });
     this.#child.stderr.setEncoding("utf8");
     this.#child.stderr.on("data", (text: string) => this.#stderr.push(text));
     createInterface({ input: this.#child.stdout }).on("line", (line) => {
@@ -84,7 +61,7 @@ export class PythonDeflatePeer {
     );
     if (event.event !== expected) {
       throw new Error(
-        `websockets_deflate_peer.py: expected ${expected}, got ${JSON.stringify(event)}; stderr: ${this.stderr}`,
+        `websockets_peer.py: expected ${expected}, got ${JSON.stringify(event)}; stderr: ${this.stderr}`,
       );
     }
     return event;
@@ -115,7 +92,7 @@ export class PythonDeflatePeer {
     this.#send({ op: "quit" });
     this.#child.stdin.end();
     try {
-      await withTimeout(exited, "websockets_deflate_peer.py to exit", 5000);
+      await withTimeout(exited, "websockets_peer.py to exit", 5000);
     } catch {
       this.#child.kill("SIGKILL");
     }

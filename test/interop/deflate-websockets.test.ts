@@ -1,6 +1,6 @@
 /**
  * permessage-deflate interop with Python `websockets` (Debian python3-websockets, driven through
- * test/helpers/websockets_deflate_peer.py), both directions, for every parameter combination
+ * test/helpers/websockets_peer.py), both directions, for every parameter combination
  * (server/client no_context_takeover on and off, max_window_bits 9 and 15; websockets has no
  * threshold and compresses everything, sockwise runs with threshold 0), plus the library's
  * defaults and 8-bit windows chosen by websockets (SPEC.md N21). Each connection is checked on
@@ -21,11 +21,8 @@ import {
   startSockwiseDeflateServer,
   type Combo,
 } from "../helpers/deflate-interop.js";
-import {
-  PythonDeflatePeer,
-  probePythonWebsockets,
-  type PythonDeflate,
-} from "../helpers/deflate-python-peer.js";
+import { PythonDeflatePeer, type PythonDeflate } from "../helpers/deflate-python-peer.js";
+import { probePythonWebsockets } from "../helpers/python-websockets.js";
 import { WireTap } from "../helpers/deflate-tap.js";
 
 const probe = probePythonWebsockets();

@@ -1,13 +1,12 @@
 /**
- * Python `websockets` as an interop peer: drives test/interop/peers/websockets_peer.py (run with
+ * Python `websockets` as an interop peer: drives test/helpers/websockets_peer.py (run with
  * the Debian interpreter, /usr/bin/python3) over JSON lines on its stdin/stdout. One process
  * serves a whole test file, as a client, a server or both.
  *
  * @module
  */
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import {
   Inbox,
   WAIT_MS,
@@ -18,29 +17,7 @@ import {
   type PeerClient,
   type PeerServer,
 } from "./ends.js";
-
-/** The interpreter that sees Debian's python3-websockets (a pyenv `python3` would not). */
-export const PYTHON = "/usr/bin/python3";
-
-const SCRIPT = fileURLToPath(
-  new URL("../../../test/interop/peers/websockets_peer.py", import.meta.url),
-);
-
-/** The installed `websockets` version, or why it cannot be used. */
-export function probePythonWebsockets(): { version: string } | { missing: string } {
-  const result = spawnSync(PYTHON, ["-c", "import websockets; print(websockets.__version__)"], {
-    encoding: "utf8",
-    timeout: 10_000,
-  });
-  if (result.error !== undefined)
-    return { missing: `${PYTHON} cannot run: ${result.error.message}` };
-  if (result.status !== 0) {
-    return {
-      missing: `python3-websockets is not installed for ${PYTHON} (apt-get install -y python3-websockets)`,
-    };
-  }
-  return { version: result.stdout.trim() };
-}
+import { PYTHON, WEBSOCKETS_PEER_SCRIPT } from "../helpers/python-websockets.js";
 
 interface Message {
   readonly event?: string;
@@ -64,7 +41,7 @@ export class PythonPeer {
   #nextRequest = 0;
 
   constructor() {
-    this.#child = spawn(PYTHON, [SCRIPT], { stdio: ["pipe", "pipe", "pipe"] });
+    this.#child = spawn(PYTHON, [WEBSOCKETS_PEER_SCRIPT], { stdio: ["pipe", "pipe", "pipe"] });
     this.#child.stderr.setEncoding("utf8");
     this.#child.stderr.on("data", (text: string) => this.#stderr.push(text));
     const lines = createInterface({ input: this.#child.stdout });

@@ -1,10 +1,11 @@
 /**
  * Interop matrix: sockwise's server ↔ Python `websockets` as a client (Debian's
- * python3-websockets, library defaults). See matrix.ts and peers/websockets_peer.py.
+ * python3-websockets, library defaults). See matrix.ts and ../helpers/websockets_peer.py.
  */
 import { sockwiseServerHarness } from "./harness.js";
 import { runMatrix } from "./matrix.js";
-import { PythonPeer, probePythonWebsockets } from "./python-peer.js";
+import { probePythonWebsockets } from "../helpers/python-websockets.js";
+import { PythonPeer } from "./python-peer.js";
 
 runMatrix({
   peer: "websockets",

@@ -1,23 +1,32 @@
 #!/usr/bin/python3
-"""Python `websockets` (Debian python3-websockets 10.4) as an interop peer for test/interop.
+"""Python `websockets` (Debian python3-websockets 10.4) as an interop peer for test/interop
+(the close matrix, driven by test/interop/python-peer.ts, and the permessage-deflate suite,
+driven by test/helpers/deflate-python-peer.ts).
 
 Run with /usr/bin/python3 (the Debian interpreter that sees the package). The test drives it
 with one JSON object per line on stdin and reads one JSON object per line on stdout:
 
-    {"op": "serve"}                         -> {"event": "listening", "port": N}
-    {"op": "connect", "url": U}             -> {"event": "open", "conn": C} | {"event": "connect-error", ...}
+    {"op": "serve"[, "pmd": P]}             -> {"event": "listening", "port": N}
+    {"op": "connect", "url": U[, "pmd": P]} -> {"event": "open", "conn": C, "extensions": H}
+                                               | {"event": "connect-error", "error": E}
     {"op": "close", "conn": C, "args": [...], "req": R}
                                              -> {"reply": R, "error": null | "Type: message"}
     {"op": "send", "conn": C, "kind": "text" | "binary", "size": N}
     {"op": "abort", "conn": C}              (drop TCP now: transport.abort())
     {"op": "quit"}
 
-Unsolicited events: {"event": "connection", "conn": C} (server role) and, once per connection,
-{"event": "closed", "conn": C, "code", "reason", "rcvd", "sent"}.
+Unsolicited events: {"event": "connection", "conn": C, "extensions": H} (server role) and, once
+per connection, {"event": "closed", "conn": C, "code", "reason", "rcvd", "sent"}. H is the
+Sec-WebSocket-Extensions header of the response (null when absent).
 
-Every connection echoes each message back unchanged (text as text, binary as binary). The
-library runs with its defaults (max_size 1 MiB, ping_interval 20 s, close_timeout 10 s,
-permessage-deflate offered), because the point is how the library behaves as shipped.
+Every connection echoes each message back unchanged (text as text, binary as binary). Without
+"pmd", the library runs with its defaults (max_size 1 MiB, ping_interval 20 s, close_timeout
+10 s, permessage-deflate offered), because the point is how the library behaves as shipped.
+With "pmd" (the permessage-deflate suite), there is no size limit and no keepalive ping, and P
+configures the extension: null is the library's default (compression="deflate"); an object with
+any of server_no_context_takeover, client_no_context_takeover (booleans), server_max_window_bits,
+client_max_window_bits (8-15; the client's may be true for the value-less form) is given to
+ServerPerMessageDeflateFactory / ClientPerMessageDeflateFactory.
 
 `close` passes `args` straight to `WebSocketCommonProtocol.close(code=1000, reason="")`: an
 empty list therefore sends code 1000 (the library has no way to send a Close without a body).
@@ -34,6 +43,10 @@ import json
 import sys
 
 import websockets
+from websockets.extensions.permessage_deflate import (
+    ClientPerMessageDeflateFactory,
+    ServerPerMessageDeflateFactory,
+)
 
 conns = {}
 next_id = 0
@@ -49,6 +62,30 @@ def register(ws):
     next_id += 1
     conns[next_id] = ws
     return next_id
+
+
+def library_options(command, server):
+    """The keyword arguments of serve()/connect() for a command (see "pmd" above)."""
+    if "pmd" not in command:
+        return {}
+    pmd = command["pmd"]
+    options = {"max_size": None, "ping_interval": None}
+    if pmd is None:
+        return {**options, "compression": "deflate"}
+    args = {
+        "server_no_context_takeover": bool(pmd.get("server_no_context_takeover", False)),
+        "client_no_context_takeover": bool(pmd.get("client_no_context_takeover", False)),
+        "server_max_window_bits": pmd.get("server_max_window_bits"),
+        "client_max_window_bits": pmd.get("client_max_window_bits"),
+    }
+    if server:
+        if args["client_max_window_bits"] is True:
+            args["client_max_window_bits"] = None
+        factory = ServerPerMessageDeflateFactory(**args)
+    else:
+        # None leaves client_max_window_bits out of the offer; true offers it without a value.
+        factory = ClientPerMessageDeflateFactory(**args)
+    return {**options, "compression": None, "extensions": [factory]}
 
 
 async def echo_until_closed(conn, ws):
@@ -74,18 +111,20 @@ async def echo_until_closed(conn, ws):
 
 async def handler(ws, _path=None):
     conn = register(ws)
-    emit({"event": "connection", "conn": conn})
+    extensions = ws.response_headers.get("Sec-WebSocket-Extensions")
+    emit({"event": "connection", "conn": conn, "extensions": extensions})
     await echo_until_closed(conn, ws)
 
 
-async def connect(url):
+async def connect(command):
     try:
-        ws = await websockets.connect(url)
+        ws = await websockets.connect(command["url"], **library_options(command, server=False))
     except Exception as e:
         emit({"event": "connect-error", "error": f"{type(e).__name__}: {e}"})
         return
     conn = register(ws)
-    emit({"event": "open", "conn": conn})
+    extensions = ws.response_headers.get("Sec-WebSocket-Extensions")
+    emit({"event": "open", "conn": conn, "extensions": extensions})
     await echo_until_closed(conn, ws)
 
 
@@ -128,11 +167,13 @@ async def main():
         command = json.loads(line)
         op = command["op"]
         if op == "serve":
-            server = await websockets.serve(handler, "127.0.0.1", 0)
+            server = await websockets.serve(
+                handler, "127.0.0.1", 0, **library_options(command, server=True)
+            )
             servers.append(server)
             emit({"event": "listening", "port": server.sockets[0].getsockname()[1]})
         elif op == "connect":
-            spawn(connect(command["url"]))
+            spawn(connect(command))
         elif op == "close":
             spawn(close(command))
         elif op == "send":
