@@ -71,8 +71,12 @@ export interface DialOptions {
   };
 }
 
-/** The stable codes of a failed connection attempt. */
+/**
+ * The stable codes of a failed connection attempt (`ERR_WS_BLOCKED_PORT` is decided before
+ * dialing, by the WHATWG layer, SPEC.md A11; `dial()` itself never reports it).
+ */
 export type DialFailureCode =
+  | "ERR_WS_BLOCKED_PORT"
   | "ERR_WS_CONNECT_FAILED"
   | "ERR_WS_TLS_FAILED"
   | "ERR_WS_HANDSHAKE_TIMEOUT"

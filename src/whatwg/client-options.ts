@@ -213,7 +213,7 @@ export function blockedPortFailure(url: URL): DialFailure | undefined {
   const port = portOf(url);
   if (!BAD_PORTS.has(port)) return undefined;
   return {
-    code: "ERR_WS_BLOCKED_PORT" as DialFailure["code"],
+    code: "ERR_WS_BLOCKED_PORT",
     message: `port ${port} is blocked (Fetch "bad port")`,
   };
 }
