@@ -143,6 +143,8 @@ export class WebSocket extends EventTarget {
    * came first): the close is then not clean (SPEC.md L25).
    */
   #hasUnsentData = false;
+  /** Message tasks queued and not yet run. */
+  #queuedMessages = 0;
   /** Pings sent by {@link ping} and not answered yet, oldest first. */
   #pings: { payload: Uint8Array; sentAt: number; resolve: (pong: PongInfo | undefined) => void }[] =
     [];
@@ -430,7 +432,23 @@ export class WebSocket extends EventTarget {
   }
 
   #onMessage(binary: boolean, data: Uint8Array): void {
-    setImmediate(() => {
+    this.#queuedMessages++;
+    setImmediate(() => this.#messageTask(binary, data));
+  }
+
+  /**
+   * The task that delivers one message (SPEC.md E1). While more message tasks are queued
+   * behind it (the rest of the same read), the transport holds what the handlers send, and the
+   * last task of the batch writes all of it at once: one system call for the replies to one
+   * read, where the tick's uncork would otherwise write each reply alone. A send() outside the
+   * batch is never held: the hold starts in the batch's first task and ends with its last, and
+   * those run back to back in one phase of the event loop.
+   */
+  #messageTask(binary: boolean, data: Uint8Array): void {
+    const transport = this.#transport;
+    const isLast = --this.#queuedMessages === 0;
+    if (!isLast) transport?.holdWrites();
+    try {
       // SPEC.md E4, D19: messages are delivered only while OPEN.
       if (this.#readyState !== OPEN) return;
       let payload: string | ArrayBuffer | Blob;
@@ -439,7 +457,9 @@ export class WebSocket extends EventTarget {
       else if (this.#binaryType === "arraybuffer") payload = toArrayBuffer(data);
       else payload = new Blob([data]);
       this.#fire(new MessageEvent("message", { data: payload, origin: this.#url.origin }));
-    });
+    } finally {
+      if (isLast) transport?.releaseWrites();
+    }
   }
 
   #onClosing(_initiator: CloseInitiator, _received: CloseFrameInfo | undefined): void {
