@@ -59,9 +59,26 @@ function checkBufferSource(buffer: ArrayBufferLike, where: string): void {
 /** How binary messages are delivered. `nodebuffer` (server only) is a zero-copy `Buffer`. */
 export type BinaryType = "blob" | "arraybuffer" | "nodebuffer";
 
-/** Decodes a text message (already validated as UTF-8; a leading BOM is kept, SPEC.md K11). */
+/** `ignoreBOM` keeps a leading BOM in the string (SPEC.md K11), as `Buffer#toString` does. */
+const utf8Decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+
+/**
+ * Decodes a text message (already validated as UTF-8; a leading BOM is kept, SPEC.md K11).
+ * A shared TextDecoder decodes as fast as `Buffer#toString` without wrapping the bytes in a
+ * Buffer first (a third of the cost of a 16-byte message).
+ */
 export function decodeText(data: Uint8Array): string {
-  return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("utf8");
+  return utf8Decoder.decode(data);
+}
+
+/**
+ * A copy of `data` in an ArrayBuffer of its own. A received payload is a view of the socket's
+ * chunk, so it must be copied. Up to 16 KiB, copying through the Uint8Array constructor is
+ * about twice as fast as `ArrayBuffer#slice`; beyond that, `slice` is faster.
+ */
+export function toArrayBuffer(data: Uint8Array): ArrayBuffer {
+  if (data.byteLength <= 16 * 1024) return new Uint8Array(data).buffer;
+  return data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
 }
 
 /** Turns a received binary message into what `binaryType` asks for. */
@@ -71,7 +88,7 @@ export function toBinaryData(
 ): ArrayBuffer | Blob | Buffer {
   switch (binaryType) {
     case "arraybuffer":
-      return data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
+      return toArrayBuffer(data);
     case "blob":
       return new Blob([data]);
     case "nodebuffer":
