@@ -23,6 +23,8 @@ export interface Outgoing {
  *   (SPEC.md C4)
  */
 export function toOutgoing(data: unknown, where = "'send'"): Outgoing {
+  // The common case first (a primitive string is none of the objects tested below).
+  if (typeof data === "string") return toText(data);
   if (data instanceof ArrayBuffer) {
     checkBufferSource(data, where);
     return { kind: "binary", bytes: new Uint8Array(data), size: data.byteLength };
@@ -39,9 +41,13 @@ export function toOutgoing(data: unknown, where = "'send'"): Outgoing {
     throw new TypeError(`Failed to execute ${where}: a SharedArrayBuffer is not allowed.`);
   }
   if (data instanceof Blob) return { kind: "binary", bytes: undefined, size: data.size };
+  return toText(toDOMString(data));
+}
+
+function toText(text: string): Outgoing {
   // USVString conversion: Buffer.from replaces lone surrogates with U+FFFD itself, exactly as
   // `toWellFormed()` would, so the string is scanned once (5% of a text-echo server's time).
-  const bytes = Buffer.from(toDOMString(data), "utf8");
+  const bytes = Buffer.from(text, "utf8");
   return { kind: "text", bytes, size: bytes.length };
 }
 
@@ -92,6 +98,9 @@ export function toBinaryData(
     case "blob":
       return new Blob([data]);
     case "nodebuffer":
-      return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+      // The engine hands over a view of the socket's chunk, usually a Buffer already.
+      return Buffer.isBuffer(data)
+        ? data
+        : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   }
 }
