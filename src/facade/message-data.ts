@@ -78,11 +78,20 @@ export function decodeText(data: Uint8Array): string {
 }
 
 /**
- * A copy of `data` in an ArrayBuffer of its own. A received payload is a view of the socket's
- * chunk, so it must be copied. Up to 16 KiB, copying through the Uint8Array constructor is
- * about twice as fast as `ArrayBuffer#slice`; beyond that, `slice` is faster.
+ * A received message's bytes as an ArrayBuffer of its own. The engine hands each message over
+ * for good (it keeps no reference to its bytes: see `MessageOutput`), so when they fill a whole
+ * ArrayBuffer (a message reassembled from several frames or reads, or inflated) that buffer is
+ * taken as it is. Otherwise the bytes are a view of the socket's chunk, next to other frames,
+ * and are copied: up to 16 KiB through the Uint8Array constructor, about twice as fast as
+ * `ArrayBuffer#slice`, which is faster beyond that.
  */
 export function toArrayBuffer(data: Uint8Array): ArrayBuffer {
+  const buffer = data.buffer;
+  // An empty message may be a shared constant: never hand the same object out twice.
+  if (data.byteOffset === 0 && data.byteLength === buffer.byteLength && data.byteLength > 0) {
+    if (buffer instanceof ArrayBuffer && !(buffer as { resizable?: boolean }).resizable)
+      return buffer;
+  }
   if (data.byteLength <= 16 * 1024) return new Uint8Array(data).buffer;
   return data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
 }
