@@ -52,6 +52,10 @@ export class Transport {
   #timer: NodeJS.Timeout | undefined;
   #timerAt: number | undefined;
   #corked = false;
+  /** Frame bytes written since the socket was corked. */
+  #corkedBytes = 0;
+  /** Set by {@link Transport.holdWrites}: the cork outlives the tick. */
+  #held = false;
   #socketError: unknown;
   #closedReported = false;
 
@@ -181,6 +185,24 @@ export class Transport {
     this.#flush();
   }
 
+  /**
+   * Keeps what is written from now on corked past the end of the tick, until
+   * {@link Transport.releaseWrites}, which writes everything held in one system call. The
+   * WHATWG client delivers each message from its own task and Node uncorks between two tasks,
+   * so without this each reply to the messages of one read would be a write of its own. At
+   * most {@link HOLD_LIMIT_BYTES} are held: past that the held frames are written at once.
+   */
+  holdWrites(): void {
+    this.#held = true;
+  }
+
+  /** Ends {@link Transport.holdWrites}: writes what was held, now. */
+  releaseWrites(): void {
+    if (!this.#held) return;
+    this.#held = false;
+    this.#uncork();
+  }
+
   /** Stops reading from the socket (receive backpressure); TCP flow control slows the peer. */
   pause(): void {
     this.#socket.pause();
@@ -271,11 +293,15 @@ export class Transport {
           if (this.#coalesce && !this.#corked) {
             this.#corked = true;
             socket.cork();
-            process.nextTick(this.#uncork);
+            process.nextTick(this.#uncorkAtTickEnd);
           }
           if (onWritten !== undefined)
             socket.write(output.data, (error) => onWritten(error == null));
           else socket.write(output.data);
+          // Bounded holding: a held cork flushes once it has a socket buffer's worth.
+          if (this.#corked && (this.#corkedBytes += output.data.length) >= HOLD_LIMIT_BYTES) {
+            if (this.#held) this.#uncork();
+          }
           break;
         }
         case "shutdownWrite":
@@ -309,11 +335,17 @@ export class Transport {
     }
   }
 
-  readonly #uncork = (): void => {
+  /** The end of the tick in which the socket was corked: uncork unless writes are held. */
+  readonly #uncorkAtTickEnd = (): void => {
+    if (!this.#held) this.#uncork();
+  };
+
+  #uncork(): void {
     if (!this.#corked) return;
     this.#corked = false;
+    this.#corkedBytes = 0;
     this.#socket.uncork();
-  };
+  }
 
   #armTimer(): void {
     const deadline = this.#engine.nextDeadline();
@@ -342,6 +374,12 @@ export class Transport {
     this.#timerAt = undefined;
   }
 }
+
+/**
+ * The most frame bytes {@link Transport.holdWrites} keeps corked: four times a socket's default
+ * high-water mark, enough for the replies to one 64 KiB read.
+ */
+const HOLD_LIMIT_BYTES = 64 * 1024;
 
 /** The longest delay `setTimeout` honours (2^31 − 1 ms). */
 const MAX_TIMER_DELAY_MS = 2_147_483_647;

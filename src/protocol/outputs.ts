@@ -21,7 +21,11 @@ export interface DestroyOutput {
   readonly type: "destroy";
 }
 
-/** A complete data message. Text has been validated as UTF-8 but not decoded. */
+/**
+ * A complete data message. Text has been validated as UTF-8 but not decoded. `data` is handed
+ * over for good: the engine keeps no reference to these bytes and never changes them (the API
+ * layer may give them, or their whole ArrayBuffer, to the application).
+ */
 export interface MessageOutput {
   readonly type: "message";
   readonly binary: boolean;

@@ -440,6 +440,50 @@ test("E17: in a listener this, target and currentTarget are the socket and event
   ]);
 });
 
+test("E17: with a single listener too; after the dispatch currentTarget is null, eventPhase NONE, composedPath empty", async (t) => {
+  const peer = await RawPeer.start();
+  t.after(() => peer.stop());
+  const ws = new WebSocket(peer.url);
+  t.after(() => ws.close());
+  await new Promise((resolve) => (ws.onopen = resolve));
+  ws.onopen = null;
+  const conn = await peer.connection();
+  const during: unknown[][] = [];
+  const seen = await new Promise<Event>((resolve) => {
+    ws.addEventListener("message", function (this: unknown, event) {
+      during.push([this === ws, event.target === ws, event.currentTarget === ws, event.eventPhase]);
+      during.push(event.composedPath());
+      resolve(event);
+    });
+    conn.sendText("x");
+  });
+  assert.deepEqual(during, [[true, true, true, 2], [ws]]);
+  assert.equal(seen.currentTarget, null);
+  assert.equal(seen.eventPhase, 0);
+  assert.deepEqual(seen.composedPath(), []);
+  assert.equal(seen.target, ws);
+  // As in browsers, the event has no own accessors (Node 20's workaround is not needed here).
+  assert.equal(Object.hasOwn(seen, "currentTarget"), false);
+
+  // A listener added during a dispatch does not run for that event; for the next one it is
+  // the second listener and sees the socket too.
+  const calls: unknown[] = [];
+  const done = new Promise((resolve) => {
+    ws.onmessage = (event) => {
+      calls.push(`handler ${String((event as MessageEvent).data)}`);
+      if (calls.length > 1) return;
+      ws.addEventListener("message", (late) => {
+        calls.push(`late ${String((late as MessageEvent).data)}`, late.currentTarget === ws);
+        resolve(undefined);
+      });
+    };
+  });
+  conn.sendText("y");
+  conn.sendText("z");
+  await withTimeout(done, "the second message");
+  assert.deepEqual(calls, ["handler y", "handler z", "late z", true]);
+});
+
 test("E18: events dispatched by script run the handlers; removed listeners do not run", () => {
   const ws = new WebSocket("ws://127.0.0.1:1/");
   ws.close();

@@ -364,7 +364,9 @@ export class PerMessageDeflate {
 /** The last 2^windowBits bytes of `history` followed by `data`. */
 function slide(history: Uint8Array | undefined, data: Uint8Array, windowBits: number): Uint8Array {
   const size = 1 << Math.max(windowBits, ZLIB_MIN_COMPRESS_WINDOW_BITS);
-  if (data.length >= size) return data.slice(data.length - size);
+  // A copy, never a view: `data` may be the application's buffer (a send) or the bytes handed
+  // to it (a receive), and a Buffer's `slice` is a view.
+  if (data.length >= size) return Uint8Array.prototype.slice.call(data, data.length - size);
   const kept = history === undefined ? 0 : Math.min(history.length, size - data.length);
   const window = new Uint8Array(kept + data.length);
   if (kept > 0) window.set(history!.subarray(history!.length - kept));

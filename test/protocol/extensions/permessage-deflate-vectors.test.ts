@@ -191,3 +191,36 @@ describe("N12/N17 the RFC examples as frames through the engine", () => {
     });
   }
 });
+
+describe("N19/C10 the takeover window is a copy of the bytes, never a view", () => {
+  /** Over a 32 KiB window, so that the window is cut from the message alone. */
+  const message = (seed: number): Buffer =>
+    Buffer.from(
+      Array.from({ length: 3000 }, (_, i) => `{"id":${i},"v":"${(i * seed) % 97}"}`).join(","),
+    );
+  /** Compared without a diff: assert's diff of two 50 KB strings takes minutes. */
+  const same = (actual: Uint8Array, expected: Buffer): boolean => expected.equals(actual);
+
+  test("N19/C10: changing a sent Buffer afterwards does not change the next message's dictionary", () => {
+    const sender = pmd(false);
+    const receiver = pmd(true);
+    const first = message(7);
+    const firstCompressed = sender.compress(first)!;
+    // The application reuses its buffer for the next message (SPEC.md C10): were the window a
+    // view of it, the second message would be compressed against itself.
+    message(3).copy(first);
+    const secondCompressed = sender.compress(message(3))!;
+    assert.ok(same(receiver.decompress(firstCompressed, 1 << 20), message(7)), "first message");
+    assert.ok(same(receiver.decompress(secondCompressed, 1 << 20), message(3)), "second message");
+  });
+
+  test("N19: changing a received message afterwards does not change the next message's dictionary", () => {
+    const sender = pmd(false);
+    const receiver = pmd(true);
+    const firstCompressed = sender.compress(message(5))!;
+    const secondCompressed = sender.compress(message(5))!;
+    const received = receiver.decompress(firstCompressed, 1 << 20);
+    received.fill(0x20); // e.g. a server application given the bytes as a nodebuffer Buffer
+    assert.ok(same(receiver.decompress(secondCompressed, 1 << 20), message(5)), "second message");
+  });
+});
