@@ -1,14 +1,15 @@
 /**
  * Node implementations of the protocol core's ports: `node:crypto` randomness (from a refilled
- * pool, so a mask key costs no system call) and SHA-1, `performance.now()`, and the native
- * `buffer.isUtf8` fast path.
+ * pool, so a mask key costs no system call) and SHA-1, `performance.now()`, the native
+ * `buffer.isUtf8` fast path, WebAssembly SIMD masking and uninitialised message buffers.
  *
  * @module
  */
-import { isUtf8 } from "node:buffer";
+import { Buffer, isUtf8 } from "node:buffer";
 import { createHash, randomFillSync } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import type { Accelerators, Clock, Ports, RandomSource, Sha1 } from "../protocol/ports.js";
+import { applyMask, maskInto } from "./wasm-mask.js";
 
 const POOL_BYTES = 8192;
 
@@ -54,9 +55,22 @@ export const nodeSha1: Sha1 = {
 /** `performance.now()`: monotonic milliseconds. */
 export const nodeClock: Clock = { now: () => performance.now() };
 
-/** Native fast paths. */
+/**
+ * A `Uint8Array` over uninitialised memory: `Buffer.allocUnsafeSlow` gives the view its own
+ * `ArrayBuffer` (no pool), exactly `size` bytes long, so the message can become an `ArrayBuffer`
+ * without a copy. A plain `Uint8Array` view, so what the engine hands out has one type.
+ */
+function allocUninitialized(size: number): Uint8Array {
+  const buffer = Buffer.allocUnsafeSlow(size);
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, size);
+}
+
+/** Native and WebAssembly fast paths. */
 export const nodeAccelerators: Accelerators = {
   isUtf8: (bytes) => isUtf8(bytes),
+  applyMask,
+  maskInto,
+  allocUninitialized,
 };
 
 /** The ports every Node-side engine uses: one shared random pool for the process. */

@@ -30,9 +30,18 @@ export interface AssembledMessage {
 const EMPTY = new Uint8Array(0);
 const RSV1 = 0x4;
 
+/** Zero-filled memory: the allocation of an engine whose host provides nothing faster. */
+const allocateZeroed = (size: number): Uint8Array => new Uint8Array(size);
+
 /**
  * Collects the frames of one message at a time. Payload slices are kept as given (no copy per
- * frame) and joined once, when the final frame ends.
+ * frame) and joined once, when the final frame ends. An unfragmented message whose payload spans
+ * several chunks is instead written by the parser straight into one buffer of the message's size
+ * ({@link MessageAssembler.payloadTarget}).
+ *
+ * Message buffers may come from uninitialised memory (the `allocate` function). No byte of one
+ * reaches the application unless it was written: a buffer is handed out only once the payload
+ * written into it has exactly its size, and dropped on every other path (a failure, a discard).
  */
 export class MessageAssembler {
   readonly #limits: MessageLimits;
@@ -44,10 +53,22 @@ export class MessageAssembler {
   #fragments = 0;
   #bytes = 0;
   #parts: Uint8Array[] = [];
+  /** The buffer the parser is writing the current (single-frame) message into, if any. */
+  #target: Uint8Array | undefined = undefined;
+  readonly #allocate: (size: number) => Uint8Array;
 
-  constructor(limits: MessageLimits, isUtf8?: (bytes: Uint8Array) => boolean) {
+  /**
+   * @param allocate returns a new buffer of the given size that owns its whole `ArrayBuffer`;
+   *   its contents may be uninitialised (e.g. `Accelerators.allocUninitialized`)
+   */
+  constructor(
+    limits: MessageLimits,
+    isUtf8?: (bytes: Uint8Array) => boolean,
+    allocate: (size: number) => Uint8Array = allocateZeroed,
+  ) {
     this.#limits = limits;
     this.#utf8 = new Utf8Validator(isUtf8);
+    this.#allocate = allocate;
   }
 
   /**
@@ -57,6 +78,7 @@ export class MessageAssembler {
   discardFromNowOn(): void {
     this.#discarding = true;
     this.#parts = [];
+    this.#target = undefined;
     this.#utf8.reset();
   }
 
@@ -89,6 +111,7 @@ export class MessageAssembler {
       this.#compressed = (header.rsv & RSV1) !== 0;
       this.#fragments = 0;
       this.#bytes = 0;
+      this.#target = undefined;
     }
     if (this.#discarding) return;
     this.#fragments++;
@@ -113,7 +136,21 @@ export class MessageAssembler {
   }
 
   /**
-   * Takes the next payload piece of the current data frame.
+   * Called by the parser when the current frame's payload spans chunks (after
+   * {@link MessageAssembler.startFrame} accepted it): for a message in one frame, returns a new
+   * buffer of exactly its size for the parser to write the payload into, which saves joining
+   * the pieces afterwards. Fragmented messages keep their pieces and are joined at the end.
+   */
+  payloadTarget(header: FrameHeader): Uint8Array | undefined {
+    if (this.#discarding || !header.fin || header.opcode === Opcode.Continuation) return undefined;
+    if (this.#bytes !== 0) return undefined;
+    this.#target = this.#allocate(header.payloadLength);
+    return this.#target;
+  }
+
+  /**
+   * Takes the next payload piece of the current data frame (a view of the buffer from
+   * {@link MessageAssembler.payloadTarget} when it gave one).
    * @throws {ProtocolError} 1007 as soon as a text message stops being valid UTF-8
    */
   payload(bytes: Uint8Array): void {
@@ -123,7 +160,7 @@ export class MessageAssembler {
       throw new ProtocolError("ERR_WS_INVALID_UTF8", "a text message is not valid UTF-8");
     }
     this.#bytes += bytes.length;
-    this.#parts.push(bytes);
+    if (this.#target === undefined) this.#parts.push(bytes);
   }
 
   /**
@@ -137,20 +174,43 @@ export class MessageAssembler {
     if (!this.#binary && !this.#compressed && !this.#utf8.end()) {
       throw new ProtocolError("ERR_WS_INVALID_UTF8", "a text message ends inside a UTF-8 sequence");
     }
-    const parts = this.#parts;
-    const data =
-      parts.length === 1 ? parts[0]! : parts.length === 0 ? EMPTY : join(parts, this.#bytes);
-    this.#parts = [];
+    const target = this.#target;
+    let data: Uint8Array;
+    if (target !== undefined) {
+      this.#target = undefined;
+      // Every byte of the (possibly uninitialised) buffer must have been written.
+      if (this.#bytes !== target.length) {
+        throw new ProtocolError("ERR_WS_INTERNAL_ERROR", "a message buffer was not filled");
+      }
+      data = target;
+    } else {
+      const parts = this.#parts;
+      data =
+        parts.length === 1
+          ? parts[0]!
+          : parts.length === 0
+            ? EMPTY
+            : join(parts, this.#bytes, this.#allocate);
+      this.#parts = [];
+    }
     return { binary: this.#binary, data, compressed: this.#compressed };
   }
 }
 
-function join(parts: readonly Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
+/** Concatenates `parts` (`total` bytes in all) into a new buffer, every byte of it written. */
+function join(
+  parts: readonly Uint8Array[],
+  total: number,
+  allocate: (size: number) => Uint8Array,
+): Uint8Array {
+  const out = allocate(total);
   let offset = 0;
   for (const part of parts) {
     out.set(part, offset);
     offset += part.length;
+  }
+  if (offset !== total) {
+    throw new ProtocolError("ERR_WS_INTERNAL_ERROR", "a message buffer was not filled");
   }
   return out;
 }

@@ -79,6 +79,11 @@ export class Engine implements FrameSink {
   readonly #close: CloseState;
   readonly #isUtf8: ((bytes: Uint8Array) => boolean) | undefined;
   readonly #applyMask: (bytes: Uint8Array, key: Uint8Array, offset: number) => number;
+  readonly #maskInto:
+    | ((source: Uint8Array, target: Uint8Array, key: Uint8Array, offset: number) => number)
+    | undefined;
+  /** New buffers whose every byte the engine writes itself (may be uninitialised memory). */
+  readonly #allocate: (size: number) => Uint8Array;
   #outputs: Output[] = [];
   /** A message was output since the last {@link Engine.takeOutputs}. */
   #hasPendingMessage = false;
@@ -107,6 +112,8 @@ export class Engine implements FrameSink {
     const accelerators = options.ports.accelerators;
     this.#isUtf8 = accelerators?.isUtf8?.bind(accelerators);
     this.#applyMask = accelerators?.applyMask?.bind(accelerators) ?? applyMask;
+    this.#maskInto = accelerators?.maskInto?.bind(accelerators);
+    this.#allocate = accelerators?.allocUninitialized?.bind(accelerators) ?? allocateZeroed;
     const maxMessageBytes = positiveOption(
       "maxMessageBytes",
       options.maxMessageBytes ??
@@ -129,7 +136,11 @@ export class Engine implements FrameSink {
         options.tcpCloseWaitMs ?? ENGINE_DEFAULTS.tcpCloseWaitMs,
       ),
     });
-    this.#assembler = new MessageAssembler({ maxMessageBytes, maxFragments }, this.#isUtf8);
+    this.#assembler = new MessageAssembler(
+      { maxMessageBytes, maxFragments },
+      this.#isUtf8,
+      this.#allocate,
+    );
     this.#maxMessageBytes = maxMessageBytes;
     this.#deflate = options.deflate;
     // RFC 6455 §5.1: a server must receive masked frames only, a client unmasked ones only.
@@ -137,6 +148,7 @@ export class Engine implements FrameSink {
     this.#parser = new FrameParser(this, {
       expectMasked: !this.#isClient,
       applyMask: this.#applyMask,
+      maskInto: this.#maskInto,
       allowedRsv: this.#deflate === undefined ? 0 : RSV1,
     });
   }
@@ -357,6 +369,11 @@ export class Engine implements FrameSink {
   }
 
   /** @internal */
+  payloadTarget(header: FrameHeader): Uint8Array | undefined {
+    return this.#isControlFrame ? undefined : this.#assembler.payloadTarget(header);
+  }
+
+  /** @internal */
   onFramePayload(bytes: Uint8Array): void {
     if (this.#isControlFrame) {
       this.#control.set(bytes, this.#controlFill);
@@ -483,12 +500,17 @@ export class Engine implements FrameSink {
       const maskKey = MASK_KEY;
       this.#ports.random.fill(maskKey);
       const headerBytes = headerLength(length, true);
-      const frame = allocateFrame(headerBytes + length);
+      // Every byte of the frame is written below: the header, then the masked payload.
+      const frame = allocateFrame(headerBytes + length, this.#allocate);
       writeHeader(frame, 0, fin, rsv, opcode, length, maskKey);
       if (length > 0) {
         const body = frame.subarray(headerBytes);
-        body.set(payload);
-        this.#applyMask(body, maskKey, 0);
+        if (this.#maskInto !== undefined) {
+          this.#maskInto(payload, body, maskKey, 0);
+        } else {
+          body.set(payload);
+          this.#applyMask(body, maskKey, 0);
+        }
       }
       this.#outputs.push({ type: "write", data: frame });
       this.#writeCount++;
@@ -497,19 +519,22 @@ export class Engine implements FrameSink {
     const headerBytes = headerLength(length, false);
     if (length <= SMALL_FRAME_BYTES) {
       // One small copy is cheaper than a second write.
-      const frame = allocateFrame(headerBytes + length);
+      const frame = allocateFrame(headerBytes + length, this.#allocate);
       writeHeader(frame, 0, fin, rsv, opcode, length, undefined);
       frame.set(payload, headerBytes);
       this.#outputs.push({ type: "write", data: frame });
       this.#writeCount++;
       return;
     }
-    const header = allocateFrame(headerBytes);
+    const header = allocateFrame(headerBytes, this.#allocate);
     writeHeader(header, 0, fin, rsv, opcode, length, undefined);
     this.#outputs.push({ type: "write", data: header }, { type: "write", data: payload });
     this.#writeCount += 2;
   }
 }
+
+/** Zero-filled memory, for hosts that provide no `allocUninitialized`. */
+const allocateZeroed = (size: number): Uint8Array => new Uint8Array(size);
 
 /** Payloads up to this size are copied behind their header into one write. */
 const SMALL_FRAME_BYTES = 1024;
@@ -540,11 +565,12 @@ let slab = new ArrayBuffer(SLAB_BYTES);
 let slabOffset = 0;
 
 /**
- * Returns `size` bytes for an outgoing frame. Slab pieces are never reused: a frame keeps its
- * slab alive until it has been written, as Node's own Buffer pool does.
+ * Returns `size` bytes for an outgoing frame, which the caller writes in full. Slab pieces are
+ * never reused: a frame keeps its slab alive until it has been written, as Node's own Buffer
+ * pool does. Larger frames come from `allocate` (uninitialised memory in Node).
  */
-function allocateFrame(size: number): Uint8Array {
-  if (size > SLAB_MAX_FRAME_BYTES) return new Uint8Array(size);
+function allocateFrame(size: number, allocate: (size: number) => Uint8Array): Uint8Array {
+  if (size > SLAB_MAX_FRAME_BYTES) return allocate(size);
   if (slabOffset + size > SLAB_BYTES) {
     slab = new ArrayBuffer(SLAB_BYTES);
     slabOffset = 0;

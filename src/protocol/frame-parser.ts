@@ -33,6 +33,14 @@ export interface FrameHeader {
 export interface FrameSink {
   /** Called once the whole header is known, before any payload byte is buffered. */
   onFrameHeader(header: FrameHeader): void;
+  /**
+   * Optional. Called before the first payload piece of a frame whose payload does not all lie in
+   * the chunk being parsed. The sink may return a buffer of exactly `header.payloadLength`
+   * bytes: the parser then writes the payload into it (unmasking as it copies, so each byte is
+   * moved once) and the pieces given to {@link FrameSink.onFramePayload} are views of it. When
+   * it returns `undefined`, the pieces are views of the chunks, unmasked in place.
+   */
+  payloadTarget?(header: FrameHeader): Uint8Array | undefined;
   /** Called with consecutive pieces of the payload, already unmasked; never empty. */
   onFramePayload(bytes: Uint8Array): void;
   /** Called after the last payload byte (at once for an empty payload). */
@@ -47,6 +55,13 @@ export interface FrameParserOptions {
   allowedRsv?: number;
   /** A faster unmasking routine with the contract of {@link applyMask} (e.g. from a port). */
   applyMask?: (bytes: Uint8Array, maskKey: Uint8Array, keyOffset: number) => number;
+  /**
+   * A faster unmask-while-copying routine with the contract of `maskInto` (mask.ts); without it a
+   * copy is followed by `applyMask`.
+   */
+  maskInto?:
+    | ((source: Uint8Array, target: Uint8Array, maskKey: Uint8Array, keyOffset: number) => number)
+    | undefined;
 }
 
 /** The high 32 bits of 2^53 − 1, the largest length a number holds exactly. */
@@ -60,12 +75,16 @@ const PAYLOAD = 1;
  *
  * Payload bytes are unmasked **in place in the chunks given to {@link FrameParser.push}**, and
  * the slices handed to the sink are views of those chunks: the caller gives up ownership of
- * each chunk it pushes.
+ * each chunk it pushes. A payload that spans chunks may instead be copied (and unmasked on the
+ * way) into a buffer the sink provides ({@link FrameSink.payloadTarget}).
  */
 export class FrameParser {
   readonly #sink: FrameSink;
   readonly #expectMasked: boolean;
   readonly #applyMask: (bytes: Uint8Array, maskKey: Uint8Array, keyOffset: number) => number;
+  readonly #maskInto:
+    | ((source: Uint8Array, target: Uint8Array, maskKey: Uint8Array, keyOffset: number) => number)
+    | undefined;
   #allowedRsv: number;
   #state = HEADER;
   #halted = false;
@@ -79,6 +98,8 @@ export class FrameParser {
   readonly #maskKey = new Uint8Array(4);
   #keyOffset = 0;
   #remaining = 0;
+  /** Where the current frame's payload is being copied, if the sink gave a buffer. */
+  #target: Uint8Array | undefined = undefined;
   /** A header cut by a chunk boundary is gathered here. */
   readonly #headerBytes = new Uint8Array(MAX_HEADER_BYTES);
   #headerFill = 0;
@@ -87,6 +108,7 @@ export class FrameParser {
     this.#sink = sink;
     this.#expectMasked = options.expectMasked;
     this.#applyMask = options.applyMask ?? applyMask;
+    this.#maskInto = options.maskInto;
     this.#allowedRsv = options.allowedRsv ?? 0;
   }
 
@@ -117,13 +139,33 @@ export class FrameParser {
         pos = this.#readHeader(chunk, pos);
         continue;
       }
-      const take = Math.min(this.#remaining, length - pos);
-      const slice = chunk.subarray(pos, pos + take);
+      const header = this.#header;
+      const remaining = this.#remaining;
+      const take = Math.min(remaining, length - pos);
+      const source = chunk.subarray(pos, pos + take);
       pos += take;
-      this.#remaining -= take;
-      if (this.#header.masked)
-        this.#keyOffset = this.#applyMask(slice, this.#maskKey, this.#keyOffset);
-      this.#sink.onFramePayload(slice);
+      this.#remaining = remaining - take;
+      // A payload cut by the end of the chunk: the sink may take it into one buffer of its own.
+      if (remaining === header.payloadLength && take < remaining) {
+        this.#target = this.#sink.payloadTarget?.(header);
+        if (this.#halted) return;
+      }
+      const target = this.#target;
+      let piece = source;
+      if (target !== undefined) {
+        const at = header.payloadLength - remaining;
+        piece = target.subarray(at, at + take);
+        if (header.masked && this.#maskInto !== undefined) {
+          this.#keyOffset = this.#maskInto(source, piece, this.#maskKey, this.#keyOffset);
+        } else {
+          piece.set(source);
+          if (header.masked)
+            this.#keyOffset = this.#applyMask(piece, this.#maskKey, this.#keyOffset);
+        }
+      } else if (header.masked) {
+        this.#keyOffset = this.#applyMask(source, this.#maskKey, this.#keyOffset);
+      }
+      this.#sink.onFramePayload(piece);
       if (this.#remaining === 0 && !this.#halted) this.#endFrame();
     }
   }
@@ -251,6 +293,7 @@ export class FrameParser {
 
   #endFrame(): void {
     this.#state = HEADER;
+    this.#target = undefined;
     this.#sink.onFrameEnd(this.#header);
   }
 }

@@ -56,3 +56,20 @@ export function applyMask(bytes: Uint8Array, maskKey: Uint8Array, keyOffset = 0)
   for (; i < length; i++) bytes[i] = bytes[i]! ^ maskKey[(keyOffset + i) & 3]!;
   return (keyOffset + length) & 3;
 }
+
+/**
+ * Writes `source` XOR `maskKey` into `target` (the same length; it may be `source` itself), where
+ * `source[0]` lines up with key byte `keyOffset`: a copy followed by {@link applyMask}, which is
+ * faster in V8 than XORing word by word from one array into the other.
+ *
+ * @returns the key offset for the byte that follows `source`
+ */
+export function maskInto(
+  source: Uint8Array,
+  target: Uint8Array,
+  maskKey: Uint8Array,
+  keyOffset = 0,
+): number {
+  if (target !== source) target.set(source);
+  return applyMask(target, maskKey, keyOffset);
+}

@@ -39,6 +39,19 @@ export interface Accelerators {
    * {@link import("./mask.js").applyMask}.
    */
   applyMask?(bytes: Uint8Array, maskKey: Uint8Array, keyOffset: number): number;
+  /**
+   * Writes `source` XOR the 4-byte `maskKey` into `target` (of the same length; possibly
+   * `source` itself), `source[0]` lining up with key position `keyOffset`, and returns the key
+   * offset for the next byte. Must behave exactly like {@link import("./mask.js").maskInto}.
+   * Used to unmask a payload straight into its message buffer, and to mask a client's frame.
+   */
+  maskInto?(source: Uint8Array, target: Uint8Array, maskKey: Uint8Array, keyOffset: number): number;
+  /**
+   * Returns a new buffer of `size` bytes that owns its whole `ArrayBuffer` and whose contents
+   * may be anything (e.g. `Buffer.allocUnsafeSlow`): the engine writes every byte of it before
+   * any of it leaves the engine. Without it the engine allocates zero-filled memory.
+   */
+  allocUninitialized?(size: number): Uint8Array;
 }
 
 /** Everything a protocol engine may be given by its host. */
