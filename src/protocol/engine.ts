@@ -24,7 +24,7 @@ import { FrameParser, type FrameHeader, type FrameSink } from "./frame-parser.js
 import { applyMask } from "./mask.js";
 import { isValidUtf8 } from "./utf8.js";
 import type { Output } from "./outputs.js";
-import type { Ports } from "./ports.js";
+import type { Accelerators, Ports } from "./ports.js";
 import type { PerMessageDeflate } from "./extensions/permessage-deflate.js";
 
 /** Which end of the connection the engine plays. */
@@ -104,9 +104,9 @@ export class Engine implements FrameSink {
   constructor(options: EngineOptions) {
     this.#isClient = options.role === "client";
     this.#ports = options.ports;
-    const accelerators = options.ports.accelerators;
-    this.#isUtf8 = accelerators?.isUtf8?.bind(accelerators);
-    this.#applyMask = accelerators?.applyMask?.bind(accelerators) ?? applyMask;
+    const bound = boundAccelerators(options.ports.accelerators);
+    this.#isUtf8 = bound.isUtf8;
+    this.#applyMask = bound.applyMask;
     const maxMessageBytes = positiveOption(
       "maxMessageBytes",
       options.maxMessageBytes ??
@@ -553,6 +553,29 @@ function allocateFrame(size: number): Uint8Array {
   // Keep pieces 8-byte aligned so masking can run on whole words.
   slabOffset = (slabOffset + size + 7) & ~7;
   return frame;
+}
+
+/** The accelerators of a {@link Ports} as plain functions. */
+interface BoundAccelerators {
+  readonly isUtf8: ((bytes: Uint8Array) => boolean) | undefined;
+  readonly applyMask: (bytes: Uint8Array, key: Uint8Array, offset: number) => number;
+}
+
+const NO_ACCELERATORS: BoundAccelerators = { isUtf8: undefined, applyMask };
+/** Bound once per accelerators object, not per engine: a server holds many engines. */
+const boundCache = new WeakMap<Accelerators, BoundAccelerators>();
+
+function boundAccelerators(accelerators: Accelerators | undefined): BoundAccelerators {
+  if (accelerators === undefined) return NO_ACCELERATORS;
+  let bound = boundCache.get(accelerators);
+  if (bound === undefined) {
+    bound = {
+      isUtf8: accelerators.isUtf8?.bind(accelerators),
+      applyMask: accelerators.applyMask?.bind(accelerators) ?? applyMask,
+    };
+    boundCache.set(accelerators, bound);
+  }
+  return bound;
 }
 
 function fragmentationError(message: string): TypeError {

@@ -104,19 +104,19 @@ export class ServerWebSocket extends EventTarget {
   declare onpong: ((event: ServerWebSocketEventMap["pong"]) => unknown) | object | null;
   declare ondrain: ((event: Event) => unknown) | object | null;
 
-  /** Resolves, never rejects, once the connection is over. */
-  readonly closed: Promise<ServerCloseInfo>;
-
   readonly #init: ServerSocketInit;
   #transport: Transport | undefined;
   #readyState: number = OPEN;
   #bufferedAmount = 0;
   #binaryType: BinaryType;
-  #queue: Outgoing[] = [];
+  /** Messages waiting behind a Blob (created when one is needed: most connections never do). */
+  #queue: Outgoing[] | undefined;
   #pendingClose: { code: number | undefined; reason: Uint8Array } | undefined;
-  #resolveClosed!: (info: ServerCloseInfo) => void;
+  /** Created on first use of {@link ServerWebSocket.closed}. */
+  #closed: Promise<ServerCloseInfo> | undefined;
+  #resolveClosed: ((info: ServerCloseInfo) => void) | undefined;
   #overrideCause: { code: string; message: string } | undefined;
-  #drainWaiters: (() => void)[] = [];
+  #drainWaiters: (() => void)[] | undefined;
   #closeInfo: ServerCloseInfo | undefined;
 
   /** @internal Use `WebSocketServer`; sockets cannot be constructed directly. */
@@ -126,9 +126,20 @@ export class ServerWebSocket extends EventTarget {
     super();
     this.#init = init;
     this.#binaryType = init.binaryType;
-    this.closed = new Promise((resolve) => {
-      this.#resolveClosed = resolve;
-    });
+  }
+
+  /** Resolves, never rejects, once the connection is over. */
+  get closed(): Promise<ServerCloseInfo> {
+    if (this.#closed === undefined) {
+      const info = this.#closeInfo;
+      this.#closed =
+        info === undefined
+          ? new Promise((resolve) => {
+              this.#resolveClosed = resolve;
+            })
+          : Promise.resolve(info);
+    }
+    return this.#closed;
   }
 
   /** @internal */
@@ -227,7 +238,7 @@ export class ServerWebSocket extends EventTarget {
     const outgoing = toOutgoing(data);
     this.#bufferedAmount += outgoing.size;
     if (this.#readyState !== OPEN || this.#pendingClose !== undefined) return;
-    if (this.#queue.length === 0 && outgoing.bytes !== undefined) {
+    if (this.#queue === undefined && outgoing.bytes !== undefined) {
       // The server does not mask, so the engine writes the payload as given: copy it, the caller
       // may reuse its buffer (SPEC.md C10). Text was freshly encoded and needs no copy.
       // Small payloads are copied by the engine itself (SEND_COPIES_UP_TO_BYTES); avoid a second copy.
@@ -240,7 +251,7 @@ export class ServerWebSocket extends EventTarget {
     }
     if (outgoing.bytes !== undefined && outgoing.kind === "binary")
       outgoing.bytes = outgoing.bytes.slice();
-    this.#queue.push(outgoing);
+    (this.#queue ??= []).push(outgoing);
     if (outgoing.bytes === undefined) {
       (data as Blob).arrayBuffer().then(
         (buffer) => {
@@ -261,7 +272,7 @@ export class ServerWebSocket extends EventTarget {
   sendShared(kind: "text" | "binary", bytes: Uint8Array, size: number): void {
     this.#bufferedAmount += size;
     if (this.#readyState !== OPEN || this.#pendingClose !== undefined) return;
-    if (this.#queue.length === 0) this.#transmit(kind, bytes, size);
+    if (this.#queue === undefined) this.#transmit(kind, bytes, size);
     else this.#queue.push({ kind, bytes, size });
   }
 
@@ -319,7 +330,7 @@ export class ServerWebSocket extends EventTarget {
   /** Resolves once `bufferedAmount` is 0 (at once if it already is, or once closed). */
   drained(): Promise<void> {
     if (this.#bufferedAmount === 0 || this.#readyState === CLOSED) return Promise.resolve();
-    return new Promise((resolve) => this.#drainWaiters.push(resolve));
+    return new Promise((resolve) => (this.#drainWaiters ??= []).push(resolve));
   }
 
   get [Symbol.toStringTag](): string {
@@ -373,7 +384,7 @@ export class ServerWebSocket extends EventTarget {
   handleClosing(initiator: CloseInitiator): void {
     if (initiator === "remote" && this.#readyState === OPEN) {
       this.#readyState = CLOSING;
-      this.#queue = [];
+      this.#queue = undefined;
     }
   }
 
@@ -396,9 +407,10 @@ export class ServerWebSocket extends EventTarget {
       ...(outcome.sentCode === undefined ? {} : { sentCode: outcome.sentCode }),
     };
     this.#closeInfo = info;
-    this.#queue = [];
+    this.#queue = undefined;
     this.#pendingClose = undefined;
-    this.#resolveClosed(info);
+    this.#resolveClosed?.(info);
+    this.#resolveClosed = undefined;
     setImmediate(() => {
       this.#readyState = CLOSED;
       this.#transport = undefined;
@@ -418,12 +430,14 @@ export class ServerWebSocket extends EventTarget {
 
   #drainQueue(): void {
     if (this.#transport === undefined) return;
-    while (this.#queue.length > 0) {
-      const head = this.#queue[0]!;
+    // Re-read the queue each time: a close while transmitting drops it.
+    for (let queue = this.#queue; queue !== undefined && queue.length > 0; queue = this.#queue) {
+      const head = queue[0]!;
       if (head.bytes === undefined) return;
-      this.#queue.shift();
+      queue.shift();
       this.#transmit(head.kind, head.bytes, head.size);
     }
+    if (this.#queue?.length === 0) this.#queue = undefined;
     const pending = this.#pendingClose;
     if (pending !== undefined) {
       this.#pendingClose = undefined;
@@ -432,7 +446,10 @@ export class ServerWebSocket extends EventTarget {
   }
 
   #settleDrain(): void {
-    for (const resolve of this.#drainWaiters.splice(0)) resolve();
+    const waiters = this.#drainWaiters;
+    if (waiters === undefined) return;
+    this.#drainWaiters = undefined;
+    for (const resolve of waiters) resolve();
   }
 }
 
