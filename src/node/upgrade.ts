@@ -13,7 +13,7 @@ import { Engine, type EngineOptions } from "../protocol/engine.js";
 import {
   buildAcceptResponse,
   buildRejectResponse,
-  validateUpgradeRequest,
+  validateRawUpgradeRequest,
   type UpgradeRequestValidation,
 } from "../protocol/handshake/server-handshake.js";
 import { nodePorts } from "./node-ports.js";
@@ -29,11 +29,7 @@ export function headerPairs(request: IncomingMessage): [string, string][] {
 
 /** Checks an upgrade request against RFC 6455 §4.2.1 (see `validateUpgradeRequest`). */
 export function checkUpgradeRequest(request: IncomingMessage): UpgradeRequestValidation {
-  return validateUpgradeRequest({
-    method: request.method ?? "",
-    httpVersion: request.httpVersion,
-    headers: headerPairs(request),
-  });
+  return validateRawUpgradeRequest(request.method ?? "", request.httpVersion, request.rawHeaders);
 }
 
 /** How long an HTTP error answer may take to flush before the socket is destroyed. */

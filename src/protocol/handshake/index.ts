@@ -52,6 +52,7 @@ export {
   buildAcceptResponse,
   buildRejectResponse,
   DEFAULT_STATUS_TEXTS,
+  validateRawUpgradeRequest,
   validateUpgradeRequest,
   type AcceptableUpgradeRequest,
   type AcceptResponseOptions,
