@@ -11,7 +11,7 @@ import type { Duplex } from "node:stream";
 import type { Socket } from "node:net";
 import { Engine, type EngineOptions } from "../protocol/engine.js";
 import {
-  buildAcceptResponse,
+  buildAcceptResponseHead,
   buildRejectResponse,
   validateRawUpgradeRequest,
   type UpgradeRequestValidation,
@@ -86,8 +86,8 @@ export function acceptUpgrade(
   engineOptions: Omit<EngineOptions, "role" | "ports">,
   handlers: TransportHandlers,
 ): Transport {
-  const response = buildAcceptResponse(key, accepted, nodePorts.sha1);
-  socket.write(response);
+  // Written as a latin1 string: Node encodes it straight into the write request.
+  socket.write(buildAcceptResponseHead(key, accepted, nodePorts.sha1), "latin1");
   const engine = new Engine({ ...engineOptions, role: "server", ports: nodePorts });
   return new Transport(socket as Socket, engine, handlers);
 }

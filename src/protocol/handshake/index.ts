@@ -50,6 +50,7 @@ export {
 } from "./client-handshake.js";
 export {
   buildAcceptResponse,
+  buildAcceptResponseHead,
   buildRejectResponse,
   DEFAULT_STATUS_TEXTS,
   validateRawUpgradeRequest,

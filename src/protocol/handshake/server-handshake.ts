@@ -332,6 +332,20 @@ export function buildAcceptResponse(
   options: AcceptResponseOptions,
   sha1: Sha1,
 ): Uint8Array {
+  return encodeLatin1(buildAcceptResponseHead(key, options, sha1));
+}
+
+/**
+ * {@link buildAcceptResponse} as a string of latin1 code units (one per byte), for a host that
+ * can write such a string without a copy (Node: `socket.write(head, "latin1")`).
+ *
+ * @throws {HandshakeError} as {@link buildAcceptResponse}
+ */
+export function buildAcceptResponseHead(
+  key: string,
+  options: AcceptResponseOptions,
+  sha1: Sha1,
+): string {
   const protocol = options.protocol ?? "";
   if (protocol !== "" && !isToken(protocol)) {
     throw new HandshakeError(
@@ -362,7 +376,7 @@ export function buildAcceptResponse(
   if (protocol !== "") head += `Sec-WebSocket-Protocol: ${protocol}\r\n`;
   if (extensions !== "") head += `Sec-WebSocket-Extensions: ${extensions}\r\n`;
   for (const [name, value] of extraHeaders) head += `${name}: ${value}\r\n`;
-  return encodeLatin1(`${head}\r\n`);
+  return `${head}\r\n`;
 }
 
 /**

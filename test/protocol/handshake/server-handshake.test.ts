@@ -16,6 +16,7 @@ import {
 } from "../../../src/protocol/handshake/http-head.js";
 import {
   buildAcceptResponse,
+  buildAcceptResponseHead,
   buildRejectResponse,
   DEFAULT_STATUS_TEXTS,
   validateRawUpgradeRequest,
@@ -780,6 +781,12 @@ describe("the handshake's fast paths give the same answers as the plain ones", (
           `${key} ${JSON.stringify(options)}`,
         );
       }
+    }
+    for (const options of choices) {
+      assert.equal(
+        buildAcceptResponseHead(KEY, options, fast),
+        decodeLatin1(buildAcceptResponse(KEY, options, sha1)),
+      );
     }
     assert.match(
       decodeLatin1(buildAcceptResponse(KEY, {}, fast)),
