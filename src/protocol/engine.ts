@@ -75,7 +75,14 @@ export class Engine implements FrameSink {
   readonly #isClient: boolean;
   readonly #ports: Ports;
   readonly #parser: FrameParser;
-  readonly #assembler: MessageAssembler;
+  /**
+   * Created with the first data frame: an idle connection (most of a busy server's) never needs
+   * one. Until then {@link Engine.#maxFragments} and {@link Engine.#discarding} stand in for it.
+   */
+  #assembler: MessageAssembler | undefined;
+  readonly #maxFragments: number;
+  /** Data frames are discarded from now on (our Close is out, RFC 6455 §5.5.1). */
+  #discarding = false;
   readonly #close: CloseState;
   readonly #isUtf8: ((bytes: Uint8Array) => boolean) | undefined;
   readonly #applyMask: (bytes: Uint8Array, key: Uint8Array, offset: number) => number;
@@ -129,7 +136,7 @@ export class Engine implements FrameSink {
         options.tcpCloseWaitMs ?? ENGINE_DEFAULTS.tcpCloseWaitMs,
       ),
     });
-    this.#assembler = new MessageAssembler({ maxMessageBytes, maxFragments }, this.#isUtf8);
+    this.#maxFragments = maxFragments;
     this.#maxMessageBytes = maxMessageBytes;
     this.#deflate = options.deflate;
     // RFC 6455 §5.1: a server must receive masked frames only, a client unmasked ones only.
@@ -352,7 +359,7 @@ export class Engine implements FrameSink {
       this.#control = header.payloadLength === 0 ? EMPTY : new Uint8Array(header.payloadLength);
       this.#controlFill = 0;
     } else {
-      this.#assembler.startFrame(header);
+      this.#dataAssembler().startFrame(header);
     }
   }
 
@@ -362,7 +369,7 @@ export class Engine implements FrameSink {
       this.#control.set(bytes, this.#controlFill);
       this.#controlFill += bytes.length;
     } else {
-      this.#assembler.payload(bytes);
+      this.#assembler!.payload(bytes);
     }
   }
 
@@ -379,7 +386,7 @@ export class Engine implements FrameSink {
         this.#receiveClose(this.#takeControl());
         return;
       default: {
-        const message = this.#assembler.endFrame(header);
+        const message = this.#assembler!.endFrame(header);
         if (message !== undefined) {
           const data = message.compressed
             ? this.#inflate(message.binary, message.data)
@@ -392,6 +399,19 @@ export class Engine implements FrameSink {
   }
 
   // ---- internals ----------------------------------------------------------------------------
+
+  #dataAssembler(): MessageAssembler {
+    let assembler = this.#assembler;
+    if (assembler === undefined) {
+      assembler = new MessageAssembler(
+        { maxMessageBytes: this.#maxMessageBytes, maxFragments: this.#maxFragments },
+        this.#isUtf8,
+      );
+      if (this.#discarding) assembler.discardFromNowOn();
+      this.#assembler = assembler;
+    }
+    return assembler;
+  }
 
   /**
    * Inflates a compressed message within the size limit, then checks text as UTF-8.
@@ -450,7 +470,8 @@ export class Engine implements FrameSink {
       switch (effect.type) {
         case "sendClose":
           this.#writeFrame(Opcode.Close, effect.payload, true);
-          this.#assembler.discardFromNowOn();
+          this.#discarding = true;
+          this.#assembler?.discardFromNowOn();
           break;
         case "shutdownWrite":
           this.#outputs.push({ type: "shutdownWrite" });
