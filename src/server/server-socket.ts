@@ -104,7 +104,13 @@ export class ServerWebSocket extends EventTarget {
   declare onpong: ((event: ServerWebSocketEventMap["pong"]) => unknown) | object | null;
   declare ondrain: ((event: Event) => unknown) | object | null;
 
-  readonly #init: ServerSocketInit;
+  // The init fields are copied, not the init object kept: one object less per connection.
+  readonly #url: string;
+  readonly #protocol: string;
+  readonly #extensions: string;
+  readonly #remoteAddress: string | undefined;
+  readonly #remotePort: number | undefined;
+  readonly #remoteFamily: string | undefined;
   #transport: Transport | undefined;
   #readyState: number = OPEN;
   #bufferedAmount = 0;
@@ -124,7 +130,12 @@ export class ServerWebSocket extends EventTarget {
     if (key !== constructionKey)
       throw new TypeError("Illegal constructor: ServerWebSocket is created by WebSocketServer");
     super();
-    this.#init = init;
+    this.#url = init.url;
+    this.#protocol = init.protocol;
+    this.#extensions = init.extensions;
+    this.#remoteAddress = init.remoteAddress;
+    this.#remotePort = init.remotePort;
+    this.#remoteFamily = init.remoteFamily;
     this.#binaryType = init.binaryType;
   }
 
@@ -179,7 +190,7 @@ export class ServerWebSocket extends EventTarget {
 
   /** The request URL (path and query) the client connected to. */
   get url(): string {
-    return this.#init.url;
+    return this.#url;
   }
 
   /** OPEN (1), CLOSING (2) or CLOSED (3); a server socket is never CONNECTING. */
@@ -194,12 +205,12 @@ export class ServerWebSocket extends EventTarget {
 
   /** The subprotocol the server selected ("" when none). */
   get protocol(): string {
-    return this.#init.protocol;
+    return this.#protocol;
   }
 
   /** The `Sec-WebSocket-Extensions` value the server answered with ("" when none). */
   get extensions(): string {
-    return this.#init.extensions;
+    return this.#extensions;
   }
 
   /** "arraybuffer" (the server default), "blob", or "nodebuffer" (a zero-copy `Buffer`). */
@@ -214,17 +225,17 @@ export class ServerWebSocket extends EventTarget {
 
   /** The client's IP address. */
   get remoteAddress(): string | undefined {
-    return this.#init.remoteAddress;
+    return this.#remoteAddress;
   }
 
   /** The client's port. */
   get remotePort(): number | undefined {
-    return this.#init.remotePort;
+    return this.#remotePort;
   }
 
   /** "IPv4" or "IPv6". */
   get remoteFamily(): string | undefined {
-    return this.#init.remoteFamily;
+    return this.#remoteFamily;
   }
 
   /**
