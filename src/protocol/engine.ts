@@ -312,14 +312,19 @@ export class Engine implements FrameSink {
         code: "ERR_WS_INVALID_CLOSE_CODE",
       });
     }
-    if (typeof reason !== "string" && !isValidUtf8(reason, this.#isUtf8)) {
+    if (typeof reason !== "string" && reason.length > 0 && !isValidUtf8(reason, this.#isUtf8)) {
       throw Object.assign(new RangeError("a close reason must be valid UTF-8"), {
         code: "ERR_WS_INVALID_CLOSE_REASON",
       });
     }
     const payload = serializeClosePayload(code, reason);
     if (this.#close.phase !== "open") return false;
-    const text = typeof reason === "string" ? reason : REASON_DECODER.decode(reason);
+    const text =
+      typeof reason === "string"
+        ? reason
+        : reason.length === 0
+          ? ""
+          : REASON_DECODER.decode(reason);
     this.#apply(
       this.#close.startClosingHandshake(
         { code: code ?? 1005, reason: text, payload },

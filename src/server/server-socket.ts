@@ -64,6 +64,8 @@ type ServerWebSocketListener<K extends keyof ServerWebSocketEventMap> =
   | ((this: ServerWebSocket, event: ServerWebSocketEventMap[K]) => unknown)
   | { handleEvent(event: ServerWebSocketEventMap[K]): unknown };
 
+const NO_BYTES = new Uint8Array(0);
+
 const CONNECTING = 0;
 const OPEN = 1;
 const CLOSING = 2;
@@ -317,7 +319,7 @@ export class ServerWebSocket extends EventTarget {
         "InvalidAccessError",
       );
     }
-    const reasonBytes = Buffer.from(reason, "utf8");
+    const reasonBytes = reason === "" ? NO_BYTES : Buffer.from(reason, "utf8");
     if (reasonBytes.length > MAX_CLOSE_REASON_BYTES) {
       throw new DOMException(
         `The close reason must not be longer than ${MAX_CLOSE_REASON_BYTES} UTF-8 bytes (got ${reasonBytes.length}).`,
