@@ -50,6 +50,9 @@ export const nodeSha1: Sha1 = {
   digest(data: Uint8Array): Uint8Array {
     return createHash("sha1").update(data).digest();
   },
+  digestLatin1ToBase64(text: string): string {
+    return createHash("sha1").update(text, "latin1").digest("base64");
+  },
 };
 
 /** `performance.now()`: monotonic milliseconds. */

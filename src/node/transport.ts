@@ -40,9 +40,19 @@ export interface TransportOptions {
   readonly coalesceWrites?: boolean;
 }
 
+/** Where a socket keeps its transport, for the listeners that all transports share. */
+const kTransport = Symbol("sockwise.transport");
+
+/** A socket driven by a {@link Transport}. */
+type TransportSocket = Socket & { [kTransport]?: Transport };
+
 /**
  * One WebSocket connection on a Node socket. Never throws from a socket callback and always
  * listens for `'error'`, so a failing socket cannot crash the process.
+ *
+ * Memory per connection matters on a server with many idle connections, so the socket listeners
+ * and timer callbacks are functions shared by every transport (Node calls a listener with the
+ * socket as `this`, which leads back to its transport) rather than closures bound per instance.
  */
 export class Transport {
   readonly #socket: Socket;
@@ -70,11 +80,12 @@ export class Transport {
     this.#handlers = handlers;
     this.#coalesce = options.coalesceWrites ?? true;
     socket.setNoDelay(true);
-    socket.on("data", this.#onData);
-    socket.on("end", this.#onEnd);
-    socket.on("error", this.#onError);
-    socket.on("close", this.#onClose);
-    socket.on("drain", this.#onDrain);
+    (socket as TransportSocket)[kTransport] = this;
+    socket.on("data", Transport.#onData);
+    socket.on("end", Transport.#onEnd);
+    socket.on("error", Transport.#onError);
+    socket.on("close", Transport.#onClose);
+    socket.on("drain", Transport.#onDrain);
   }
 
   /**
@@ -86,8 +97,8 @@ export class Transport {
     this.#flush();
     // The socket may have ended or closed before the transport took it over (an asynchronous
     // accept): those events were emitted without us listening.
-    if (this.#socket.readableEnded) this.#onEnd();
-    if (this.#socket.destroyed) this.#onClose();
+    if (this.#socket.readableEnded) this.#handleEnd();
+    if (this.#socket.destroyed) this.#handleClose();
   }
 
   /** How many chunks have arrived from the peer: a cheap activity signal for heartbeats. */
@@ -215,31 +226,40 @@ export class Transport {
 
   // ---- socket events ------------------------------------------------------------------------
 
-  readonly #onData = (chunk: Buffer): void => {
-    this.receivedChunks++;
-    this.#engine.receive(chunk);
-    this.#flush();
-  };
+  static #onData(this: TransportSocket, chunk: Buffer): void {
+    const transport = this[kTransport]!;
+    transport.receivedChunks++;
+    transport.#engine.receive(chunk);
+    transport.#flush();
+  }
 
-  readonly #onEnd = (): void => {
+  static #onEnd(this: TransportSocket): void {
+    this[kTransport]!.#handleEnd();
+  }
+
+  #handleEnd(): void {
     this.#engine.receiveEof();
     this.#flush();
-  };
+  }
 
-  readonly #onError = (error: Error): void => {
+  static #onError(this: TransportSocket, error: Error): void {
     // Reported with the close that always follows an error.
-    this.#socketError ??= error;
-  };
+    this[kTransport]!.#socketError ??= error;
+  }
 
-  readonly #onClose = (): void => {
+  static #onClose(this: TransportSocket): void {
+    this[kTransport]!.#handleClose();
+  }
+
+  #handleClose(): void {
     if (this.#closedReported) return;
     this.#engine.transportClosed(this.#socketError);
     this.#flush();
-  };
+  }
 
-  readonly #onDrain = (): void => {
-    this.#handlers.drain?.();
-  };
+  static #onDrain(this: TransportSocket): void {
+    this[kTransport]!.#handlers.drain?.();
+  }
 
   // ---- outputs ------------------------------------------------------------------------------
 
@@ -293,7 +313,7 @@ export class Transport {
           if (this.#coalesce && !this.#corked) {
             this.#corked = true;
             socket.cork();
-            process.nextTick(this.#uncorkAtTickEnd);
+            process.nextTick(Transport.#uncorkAtTickEnd, this);
           }
           if (onWritten !== undefined)
             socket.write(output.data, (error) => onWritten(error == null));
@@ -335,10 +355,13 @@ export class Transport {
     }
   }
 
-  /** The end of the tick in which the socket was corked: uncork unless writes are held. */
-  readonly #uncorkAtTickEnd = (): void => {
-    if (!this.#held) this.#uncork();
-  };
+  /**
+   * The end of the tick in which the socket was corked: uncork unless writes are held. Static,
+   * with the transport as its argument, so that no connection keeps a closure for it.
+   */
+  static #uncorkAtTickEnd(transport: Transport): void {
+    if (!transport.#held) transport.#uncork();
+  }
 
   #uncork(): void {
     if (!this.#corked) return;
@@ -356,17 +379,17 @@ export class Transport {
     this.#timerAt = deadline;
     // Node fires longer delays after 1 ms instead; waking up early just re-arms the timer.
     const delay = Math.min(Math.max(0, deadline - nodeClock.now()), MAX_TIMER_DELAY_MS);
-    this.#timer = setTimeout(this.#onTimer, Math.ceil(delay));
+    this.#timer = setTimeout(Transport.#onTimer, Math.ceil(delay), this);
     this.#timer.unref();
   }
 
-  readonly #onTimer = (): void => {
-    this.#timer = undefined;
-    this.#timerAt = undefined;
+  static #onTimer(transport: Transport): void {
+    transport.#timer = undefined;
+    transport.#timerAt = undefined;
     // The engine ignores a timeout before its deadline (a clamped long delay).
-    this.#engine.handleTimeout();
-    this.#flush();
-  };
+    transport.#engine.handleTimeout();
+    transport.#flush();
+  }
 
   #clearTimer(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);

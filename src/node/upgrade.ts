@@ -11,9 +11,9 @@ import type { Duplex } from "node:stream";
 import type { Socket } from "node:net";
 import { Engine, type EngineOptions } from "../protocol/engine.js";
 import {
-  buildAcceptResponse,
+  buildAcceptResponseHead,
   buildRejectResponse,
-  validateUpgradeRequest,
+  validateRawUpgradeRequest,
   type UpgradeRequestValidation,
 } from "../protocol/handshake/server-handshake.js";
 import { nodePorts } from "./node-ports.js";
@@ -29,11 +29,7 @@ export function headerPairs(request: IncomingMessage): [string, string][] {
 
 /** Checks an upgrade request against RFC 6455 §4.2.1 (see `validateUpgradeRequest`). */
 export function checkUpgradeRequest(request: IncomingMessage): UpgradeRequestValidation {
-  return validateUpgradeRequest({
-    method: request.method ?? "",
-    httpVersion: request.httpVersion,
-    headers: headerPairs(request),
-  });
+  return validateRawUpgradeRequest(request.method ?? "", request.httpVersion, request.rawHeaders);
 }
 
 /** How long an HTTP error answer may take to flush before the socket is destroyed. */
@@ -90,8 +86,8 @@ export function acceptUpgrade(
   engineOptions: Omit<EngineOptions, "role" | "ports">,
   handlers: TransportHandlers,
 ): Transport {
-  const response = buildAcceptResponse(key, accepted, nodePorts.sha1);
-  socket.write(response);
+  // Written as a latin1 string: Node encodes it straight into the write request.
+  socket.write(buildAcceptResponseHead(key, accepted, nodePorts.sha1), "latin1");
   const engine = new Engine({ ...engineOptions, role: "server", ports: nodePorts });
   return new Transport(socket as Socket, engine, handlers);
 }

@@ -30,6 +30,26 @@ export function encodeBase64(bytes: Uint8Array): string {
 }
 
 /**
+ * The number of bytes `text` decodes to when it is strict padded base64 (the rules of
+ * {@link decodeBase64}), or `undefined` when it is not; decodes nothing, allocates nothing.
+ */
+export function strictBase64Length(text: string): number | undefined {
+  const length = text.length;
+  if (length % 4 !== 0) return undefined;
+  const padding = length === 0 ? 0 : text.endsWith("==") ? 2 : text.endsWith("=") ? 1 : 0;
+  let last = 0;
+  for (let i = 0; i < length - padding; i++) {
+    const c = text.charCodeAt(i);
+    last = c < 128 ? DECODE[c]! : -1;
+    if (last < 0) return undefined;
+  }
+  // The bits of the last character beyond the data must be zero.
+  if (padding === 2 && (last & 0xf) !== 0) return undefined;
+  if (padding === 1 && (last & 0x3) !== 0) return undefined;
+  return (length / 4) * 3 - padding;
+}
+
+/**
  * Decodes strict padded base64; returns `undefined` for anything else (wrong length, bad
  * characters, misplaced padding, non-zero padding bits).
  */

@@ -75,7 +75,10 @@ export interface CloseStateOptions {
  * The closing-handshake state of one connection. Only the engine calls its transitions.
  */
 export class CloseState {
-  readonly #options: CloseStateOptions;
+  // The options are kept as fields, not as the caller's object: one object less per connection.
+  readonly #isClient: boolean;
+  readonly #closeTimeoutMs: number;
+  readonly #tcpCloseWaitMs: number;
   #phase: ClosePhase = "open";
   #initiator: CloseInitiator | undefined;
   #sent: CloseFrameInfo | undefined;
@@ -86,7 +89,9 @@ export class CloseState {
   #outcome: CloseOutcome | undefined;
 
   constructor(options: CloseStateOptions) {
-    this.#options = options;
+    this.#isClient = options.isClient;
+    this.#closeTimeoutMs = options.closeTimeoutMs;
+    this.#tcpCloseWaitMs = options.tcpCloseWaitMs;
   }
 
   get phase(): ClosePhase {
@@ -127,7 +132,7 @@ export class CloseState {
     this.#phase = "closing";
     this.#initiator = "local";
     this.#sent = sent;
-    this.#extendDeadline(now, this.#options.closeTimeoutMs);
+    this.#extendDeadline(now, this.#closeTimeoutMs);
     return [
       { type: "sendClose", payload: sent.payload },
       { type: "closing", initiator: "local" },
@@ -177,8 +182,8 @@ export class CloseState {
     }
     // The server closes TCP at once; a client leaves that to the server (RFC 6455 §7.1.1), for
     // at most the same short wait as after a clean close.
-    if (!this.#options.isClient) this.#shutdownWrite(effects);
-    this.#extendDeadline(now, this.#options.tcpCloseWaitMs);
+    if (!this.#isClient) this.#shutdownWrite(effects);
+    this.#extendDeadline(now, this.#tcpCloseWaitMs);
     return effects;
   }
 
@@ -214,8 +219,8 @@ export class CloseState {
   #completeHandshake(now: number, effects: CloseEffect[]): void {
     if (this.#sent === undefined || this.#received === undefined) return;
     // RFC 6455 §7.1.1: the server should close TCP first; the client waits, then gives up.
-    if (!this.#options.isClient) this.#shutdownWrite(effects);
-    this.#extendDeadline(now, this.#options.tcpCloseWaitMs);
+    if (!this.#isClient) this.#shutdownWrite(effects);
+    this.#extendDeadline(now, this.#tcpCloseWaitMs);
   }
 
   #shutdownWrite(effects: CloseEffect[]): void {

@@ -24,7 +24,7 @@ import { FrameParser, type FrameHeader, type FrameSink } from "./frame-parser.js
 import { applyMask } from "./mask.js";
 import { isValidUtf8 } from "./utf8.js";
 import type { Output } from "./outputs.js";
-import type { Ports } from "./ports.js";
+import type { Accelerators, Ports } from "./ports.js";
 import type { PerMessageDeflate } from "./extensions/permessage-deflate.js";
 
 /** Which end of the connection the engine plays. */
@@ -75,7 +75,14 @@ export class Engine implements FrameSink {
   readonly #isClient: boolean;
   readonly #ports: Ports;
   readonly #parser: FrameParser;
-  readonly #assembler: MessageAssembler;
+  /**
+   * Created with the first data frame: an idle connection (most of a busy server's) never needs
+   * one. Until then {@link Engine.#maxFragments} and {@link Engine.#discarding} stand in for it.
+   */
+  #assembler: MessageAssembler | undefined;
+  readonly #maxFragments: number;
+  /** Data frames are discarded from now on (our Close is out, RFC 6455 §5.5.1). */
+  #discarding = false;
   readonly #close: CloseState;
   readonly #isUtf8: ((bytes: Uint8Array) => boolean) | undefined;
   readonly #applyMask: (bytes: Uint8Array, key: Uint8Array, offset: number) => number;
@@ -109,11 +116,11 @@ export class Engine implements FrameSink {
   constructor(options: EngineOptions) {
     this.#isClient = options.role === "client";
     this.#ports = options.ports;
-    const accelerators = options.ports.accelerators;
-    this.#isUtf8 = accelerators?.isUtf8?.bind(accelerators);
-    this.#applyMask = accelerators?.applyMask?.bind(accelerators) ?? applyMask;
-    this.#maskInto = accelerators?.maskInto?.bind(accelerators);
-    this.#allocate = accelerators?.allocUninitialized?.bind(accelerators) ?? allocateZeroed;
+    const bound = boundAccelerators(options.ports.accelerators);
+    this.#isUtf8 = bound.isUtf8;
+    this.#applyMask = bound.applyMask;
+    this.#maskInto = bound.maskInto;
+    this.#allocate = bound.allocate;
     const maxMessageBytes = positiveOption(
       "maxMessageBytes",
       options.maxMessageBytes ??
@@ -136,11 +143,7 @@ export class Engine implements FrameSink {
         options.tcpCloseWaitMs ?? ENGINE_DEFAULTS.tcpCloseWaitMs,
       ),
     });
-    this.#assembler = new MessageAssembler(
-      { maxMessageBytes, maxFragments },
-      this.#isUtf8,
-      this.#allocate,
-    );
+    this.#maxFragments = maxFragments;
     this.#maxMessageBytes = maxMessageBytes;
     this.#deflate = options.deflate;
     // RFC 6455 §5.1: a server must receive masked frames only, a client unmasked ones only.
@@ -317,14 +320,19 @@ export class Engine implements FrameSink {
         code: "ERR_WS_INVALID_CLOSE_CODE",
       });
     }
-    if (typeof reason !== "string" && !isValidUtf8(reason, this.#isUtf8)) {
+    if (typeof reason !== "string" && reason.length > 0 && !isValidUtf8(reason, this.#isUtf8)) {
       throw Object.assign(new RangeError("a close reason must be valid UTF-8"), {
         code: "ERR_WS_INVALID_CLOSE_REASON",
       });
     }
     const payload = serializeClosePayload(code, reason);
     if (this.#close.phase !== "open") return false;
-    const text = typeof reason === "string" ? reason : REASON_DECODER.decode(reason);
+    const text =
+      typeof reason === "string"
+        ? reason
+        : reason.length === 0
+          ? ""
+          : REASON_DECODER.decode(reason);
     this.#apply(
       this.#close.startClosingHandshake(
         { code: code ?? 1005, reason: text, payload },
@@ -364,13 +372,13 @@ export class Engine implements FrameSink {
       this.#control = header.payloadLength === 0 ? EMPTY : new Uint8Array(header.payloadLength);
       this.#controlFill = 0;
     } else {
-      this.#assembler.startFrame(header);
+      this.#dataAssembler().startFrame(header);
     }
   }
 
   /** @internal */
   payloadTarget(header: FrameHeader): Uint8Array | undefined {
-    return this.#isControlFrame ? undefined : this.#assembler.payloadTarget(header);
+    return this.#isControlFrame ? undefined : this.#assembler?.payloadTarget(header);
   }
 
   /** @internal */
@@ -379,7 +387,7 @@ export class Engine implements FrameSink {
       this.#control.set(bytes, this.#controlFill);
       this.#controlFill += bytes.length;
     } else {
-      this.#assembler.payload(bytes);
+      this.#assembler!.payload(bytes);
     }
   }
 
@@ -396,7 +404,7 @@ export class Engine implements FrameSink {
         this.#receiveClose(this.#takeControl());
         return;
       default: {
-        const message = this.#assembler.endFrame(header);
+        const message = this.#assembler!.endFrame(header);
         if (message !== undefined) {
           const data = message.compressed
             ? this.#inflate(message.binary, message.data)
@@ -409,6 +417,20 @@ export class Engine implements FrameSink {
   }
 
   // ---- internals ----------------------------------------------------------------------------
+
+  #dataAssembler(): MessageAssembler {
+    let assembler = this.#assembler;
+    if (assembler === undefined) {
+      assembler = new MessageAssembler(
+        { maxMessageBytes: this.#maxMessageBytes, maxFragments: this.#maxFragments },
+        this.#isUtf8,
+        this.#allocate,
+      );
+      if (this.#discarding) assembler.discardFromNowOn();
+      this.#assembler = assembler;
+    }
+    return assembler;
+  }
 
   /**
    * Inflates a compressed message within the size limit, then checks text as UTF-8.
@@ -467,7 +489,8 @@ export class Engine implements FrameSink {
       switch (effect.type) {
         case "sendClose":
           this.#writeFrame(Opcode.Close, effect.payload, true);
-          this.#assembler.discardFromNowOn();
+          this.#discarding = true;
+          this.#assembler?.discardFromNowOn();
           break;
         case "shutdownWrite":
           this.#outputs.push({ type: "shutdownWrite" });
@@ -579,6 +602,40 @@ function allocateFrame(size: number, allocate: (size: number) => Uint8Array): Ui
   // Keep pieces 8-byte aligned so masking can run on whole words.
   slabOffset = (slabOffset + size + 7) & ~7;
   return frame;
+}
+
+/** The accelerators of a {@link Ports} as plain functions. */
+interface BoundAccelerators {
+  readonly isUtf8: ((bytes: Uint8Array) => boolean) | undefined;
+  readonly applyMask: (bytes: Uint8Array, key: Uint8Array, offset: number) => number;
+  readonly maskInto:
+    | ((source: Uint8Array, target: Uint8Array, key: Uint8Array, offset: number) => number)
+    | undefined;
+  readonly allocate: (size: number) => Uint8Array;
+}
+
+const NO_ACCELERATORS: BoundAccelerators = {
+  isUtf8: undefined,
+  applyMask,
+  maskInto: undefined,
+  allocate: allocateZeroed,
+};
+/** Bound once per accelerators object, not per engine: a server holds many engines. */
+const boundCache = new WeakMap<Accelerators, BoundAccelerators>();
+
+function boundAccelerators(accelerators: Accelerators | undefined): BoundAccelerators {
+  if (accelerators === undefined) return NO_ACCELERATORS;
+  let bound = boundCache.get(accelerators);
+  if (bound === undefined) {
+    bound = {
+      isUtf8: accelerators.isUtf8?.bind(accelerators),
+      applyMask: accelerators.applyMask?.bind(accelerators) ?? applyMask,
+      maskInto: accelerators.maskInto?.bind(accelerators),
+      allocate: accelerators.allocUninitialized?.bind(accelerators) ?? allocateZeroed,
+    };
+    boundCache.set(accelerators, bound);
+  }
+  return bound;
 }
 
 function fragmentationError(message: string): TypeError {

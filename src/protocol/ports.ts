@@ -19,6 +19,11 @@ export interface RandomSource {
 export interface Sha1 {
   /** Returns the 20-byte SHA-1 digest of `data`. */
   digest(data: Uint8Array): Uint8Array;
+  /**
+   * Optional fast path: base64 of the SHA-1 digest of `text` encoded as latin1 (one byte per
+   * code unit), i.e. `encodeBase64(digest(encodeLatin1(text)))`, in one native call.
+   */
+  digestLatin1ToBase64?(text: string): string;
 }
 
 /** A monotonic clock in milliseconds; only differences between readings matter. */

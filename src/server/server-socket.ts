@@ -64,6 +64,8 @@ type ServerWebSocketListener<K extends keyof ServerWebSocketEventMap> =
   | ((this: ServerWebSocket, event: ServerWebSocketEventMap[K]) => unknown)
   | { handleEvent(event: ServerWebSocketEventMap[K]): unknown };
 
+const NO_BYTES = new Uint8Array(0);
+
 const CONNECTING = 0;
 const OPEN = 1;
 const CLOSING = 2;
@@ -104,19 +106,25 @@ export class ServerWebSocket extends EventTarget {
   declare onpong: ((event: ServerWebSocketEventMap["pong"]) => unknown) | object | null;
   declare ondrain: ((event: Event) => unknown) | object | null;
 
-  /** Resolves, never rejects, once the connection is over. */
-  readonly closed: Promise<ServerCloseInfo>;
-
-  readonly #init: ServerSocketInit;
+  // The init fields are copied, not the init object kept: one object less per connection.
+  readonly #url: string;
+  readonly #protocol: string;
+  readonly #extensions: string;
+  readonly #remoteAddress: string | undefined;
+  readonly #remotePort: number | undefined;
+  readonly #remoteFamily: string | undefined;
   #transport: Transport | undefined;
   #readyState: number = OPEN;
   #bufferedAmount = 0;
   #binaryType: BinaryType;
-  #queue: Outgoing[] = [];
+  /** Messages waiting behind a Blob (created when one is needed: most connections never do). */
+  #queue: Outgoing[] | undefined;
   #pendingClose: { code: number | undefined; reason: Uint8Array } | undefined;
-  #resolveClosed!: (info: ServerCloseInfo) => void;
+  /** Created on first use of {@link ServerWebSocket.closed}. */
+  #closed: Promise<ServerCloseInfo> | undefined;
+  #resolveClosed: ((info: ServerCloseInfo) => void) | undefined;
   #overrideCause: { code: string; message: string } | undefined;
-  #drainWaiters: (() => void)[] = [];
+  #drainWaiters: (() => void)[] | undefined;
   #closeInfo: ServerCloseInfo | undefined;
 
   /** @internal Use `WebSocketServer`; sockets cannot be constructed directly. */
@@ -124,11 +132,27 @@ export class ServerWebSocket extends EventTarget {
     if (key !== constructionKey)
       throw new TypeError("Illegal constructor: ServerWebSocket is created by WebSocketServer");
     super();
-    this.#init = init;
+    this.#url = init.url;
+    this.#protocol = init.protocol;
+    this.#extensions = init.extensions;
+    this.#remoteAddress = init.remoteAddress;
+    this.#remotePort = init.remotePort;
+    this.#remoteFamily = init.remoteFamily;
     this.#binaryType = init.binaryType;
-    this.closed = new Promise((resolve) => {
-      this.#resolveClosed = resolve;
-    });
+  }
+
+  /** Resolves, never rejects, once the connection is over. */
+  get closed(): Promise<ServerCloseInfo> {
+    if (this.#closed === undefined) {
+      const info = this.#closeInfo;
+      this.#closed =
+        info === undefined
+          ? new Promise((resolve) => {
+              this.#resolveClosed = resolve;
+            })
+          : Promise.resolve(info);
+    }
+    return this.#closed;
   }
 
   /** @internal */
@@ -168,7 +192,7 @@ export class ServerWebSocket extends EventTarget {
 
   /** The request URL (path and query) the client connected to. */
   get url(): string {
-    return this.#init.url;
+    return this.#url;
   }
 
   /** OPEN (1), CLOSING (2) or CLOSED (3); a server socket is never CONNECTING. */
@@ -183,12 +207,12 @@ export class ServerWebSocket extends EventTarget {
 
   /** The subprotocol the server selected ("" when none). */
   get protocol(): string {
-    return this.#init.protocol;
+    return this.#protocol;
   }
 
   /** The `Sec-WebSocket-Extensions` value the server answered with ("" when none). */
   get extensions(): string {
-    return this.#init.extensions;
+    return this.#extensions;
   }
 
   /** "arraybuffer" (the server default), "blob", or "nodebuffer" (a zero-copy `Buffer`). */
@@ -203,17 +227,17 @@ export class ServerWebSocket extends EventTarget {
 
   /** The client's IP address. */
   get remoteAddress(): string | undefined {
-    return this.#init.remoteAddress;
+    return this.#remoteAddress;
   }
 
   /** The client's port. */
   get remotePort(): number | undefined {
-    return this.#init.remotePort;
+    return this.#remotePort;
   }
 
   /** "IPv4" or "IPv6". */
   get remoteFamily(): string | undefined {
-    return this.#init.remoteFamily;
+    return this.#remoteFamily;
   }
 
   /**
@@ -227,7 +251,7 @@ export class ServerWebSocket extends EventTarget {
     const outgoing = toOutgoing(data);
     this.#bufferedAmount += outgoing.size;
     if (this.#readyState !== OPEN || this.#pendingClose !== undefined) return;
-    if (this.#queue.length === 0 && outgoing.bytes !== undefined) {
+    if (this.#queue === undefined && outgoing.bytes !== undefined) {
       // The server does not mask, so the engine writes the payload as given: copy it, the caller
       // may reuse its buffer (SPEC.md C10). Text was freshly encoded and needs no copy.
       // Small payloads are copied by the engine itself (SEND_COPIES_UP_TO_BYTES); avoid a second copy.
@@ -240,7 +264,7 @@ export class ServerWebSocket extends EventTarget {
     }
     if (outgoing.bytes !== undefined && outgoing.kind === "binary")
       outgoing.bytes = outgoing.bytes.slice();
-    this.#queue.push(outgoing);
+    (this.#queue ??= []).push(outgoing);
     if (outgoing.bytes === undefined) {
       (data as Blob).arrayBuffer().then(
         (buffer) => {
@@ -261,7 +285,7 @@ export class ServerWebSocket extends EventTarget {
   sendShared(kind: "text" | "binary", bytes: Uint8Array, size: number): void {
     this.#bufferedAmount += size;
     if (this.#readyState !== OPEN || this.#pendingClose !== undefined) return;
-    if (this.#queue.length === 0) this.#transmit(kind, bytes, size);
+    if (this.#queue === undefined) this.#transmit(kind, bytes, size);
     else this.#queue.push({ kind, bytes, size });
   }
 
@@ -295,7 +319,7 @@ export class ServerWebSocket extends EventTarget {
         "InvalidAccessError",
       );
     }
-    const reasonBytes = Buffer.from(reason, "utf8");
+    const reasonBytes = reason === "" ? NO_BYTES : Buffer.from(reason, "utf8");
     if (reasonBytes.length > MAX_CLOSE_REASON_BYTES) {
       throw new DOMException(
         `The close reason must not be longer than ${MAX_CLOSE_REASON_BYTES} UTF-8 bytes (got ${reasonBytes.length}).`,
@@ -319,7 +343,7 @@ export class ServerWebSocket extends EventTarget {
   /** Resolves once `bufferedAmount` is 0 (at once if it already is, or once closed). */
   drained(): Promise<void> {
     if (this.#bufferedAmount === 0 || this.#readyState === CLOSED) return Promise.resolve();
-    return new Promise((resolve) => this.#drainWaiters.push(resolve));
+    return new Promise((resolve) => (this.#drainWaiters ??= []).push(resolve));
   }
 
   get [Symbol.toStringTag](): string {
@@ -373,7 +397,7 @@ export class ServerWebSocket extends EventTarget {
   handleClosing(initiator: CloseInitiator): void {
     if (initiator === "remote" && this.#readyState === OPEN) {
       this.#readyState = CLOSING;
-      this.#queue = [];
+      this.#queue = undefined;
     }
   }
 
@@ -396,9 +420,10 @@ export class ServerWebSocket extends EventTarget {
       ...(outcome.sentCode === undefined ? {} : { sentCode: outcome.sentCode }),
     };
     this.#closeInfo = info;
-    this.#queue = [];
+    this.#queue = undefined;
     this.#pendingClose = undefined;
-    this.#resolveClosed(info);
+    this.#resolveClosed?.(info);
+    this.#resolveClosed = undefined;
     setImmediate(() => {
       this.#readyState = CLOSED;
       this.#transport = undefined;
@@ -418,12 +443,14 @@ export class ServerWebSocket extends EventTarget {
 
   #drainQueue(): void {
     if (this.#transport === undefined) return;
-    while (this.#queue.length > 0) {
-      const head = this.#queue[0]!;
+    // Re-read the queue each time: a close while transmitting drops it.
+    for (let queue = this.#queue; queue !== undefined && queue.length > 0; queue = this.#queue) {
+      const head = queue[0]!;
       if (head.bytes === undefined) return;
-      this.#queue.shift();
+      queue.shift();
       this.#transmit(head.kind, head.bytes, head.size);
     }
+    if (this.#queue?.length === 0) this.#queue = undefined;
     const pending = this.#pendingClose;
     if (pending !== undefined) {
       this.#pendingClose = undefined;
@@ -432,7 +459,10 @@ export class ServerWebSocket extends EventTarget {
   }
 
   #settleDrain(): void {
-    for (const resolve of this.#drainWaiters.splice(0)) resolve();
+    const waiters = this.#drainWaiters;
+    if (waiters === undefined) return;
+    this.#drainWaiters = undefined;
+    for (const resolve of waiters) resolve();
   }
 }
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { decodeBase64, encodeBase64 } from "../../src/protocol/base64.js";
+import { decodeBase64, encodeBase64, strictBase64Length } from "../../src/protocol/base64.js";
 import { toHex, utf8 } from "../helpers/frames.js";
 
 test("F: RFC 4648 §10 test vectors encode and decode", () => {
@@ -77,6 +77,27 @@ test("F (property): decodeBase64 accepts exactly the canonical encodings", () =>
         const canonical = encodeBase64(Buffer.from(text, "base64")) === text;
         assert.equal(decoded !== undefined, canonical, JSON.stringify(text));
       },
+    ),
+    { numRuns: 200 },
+  );
+});
+
+test("G4 (property): strictBase64Length agrees with decodeBase64 without decoding", () => {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=!-_ \u00e9";
+  const check = (text: string): void =>
+    assert.equal(strictBase64Length(text), decodeBase64(text)?.length, JSON.stringify(text));
+  for (const text of ["", "Zg==", "Zm8=", "Zm9v", "Zh==", "Zm9=", "====", "Z===", "Zg==Zg=="])
+    check(text);
+  fc.assert(
+    fc.property(
+      fc.array(fc.constantFrom(...alphabet), { maxLength: 28 }).map((cs) => cs.join("")),
+      check,
+    ),
+    { numRuns: 2000 },
+  );
+  fc.assert(
+    fc.property(fc.uint8Array({ minLength: 14, maxLength: 18 }), (bytes) =>
+      check(encodeBase64(bytes)),
     ),
     { numRuns: 200 },
   );

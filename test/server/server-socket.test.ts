@@ -362,6 +362,27 @@ describe("closed, destroy()", () => {
     await waitUntil(() => order.length === 2, "both");
     assert.deepEqual(order, ["closed", "close event 3"]);
   });
+  test("closed, first read after the close event, resolves with the outcome; always the same promise", async (t) => {
+    const { server, port } = await startServer(t);
+    const accepted = nextConnection(server);
+    const client = await RawClient.connect(port);
+    t.after(() => client.destroy());
+    const { socket } = await accepted;
+    const closeEvent = new Promise<ServerCloseEvent>((resolve) =>
+      socket.addEventListener("close", (event) => resolve(event)),
+    );
+    client.sendClose(4001, "bye");
+    await client.nextClose();
+    const event = await withTimeout(closeEvent, "close event");
+    const first = socket.closed;
+    assert.equal(socket.closed, first);
+    const info = await withTimeout(first, "closed");
+    assert.equal(info.code, 4001);
+    assert.equal(info.reason, "bye");
+    assert.equal(info.wasClean, true);
+    assert.equal(info.initiator, "remote");
+    assert.equal(event.code, info.code);
+  });
 });
 
 describe("M2: close(code, reason) validation", () => {

@@ -58,7 +58,9 @@ export const WEBSOCKET_VERSION = "13";
  * @see RFC 6455 §1.3 and §4.2.2 step 5.4
  */
 export function computeAccept(key: string, sha1: Sha1): string {
-  return encodeBase64(sha1.digest(encodeLatin1(key + WEBSOCKET_GUID)));
+  const text = key + WEBSOCKET_GUID;
+  if (sha1.digestLatin1ToBase64 !== undefined) return sha1.digestLatin1ToBase64(text);
+  return encodeBase64(sha1.digest(encodeLatin1(text)));
 }
 
 /**

@@ -50,8 +50,10 @@ export {
 } from "./client-handshake.js";
 export {
   buildAcceptResponse,
+  buildAcceptResponseHead,
   buildRejectResponse,
   DEFAULT_STATUS_TEXTS,
+  validateRawUpgradeRequest,
   validateUpgradeRequest,
   type AcceptableUpgradeRequest,
   type AcceptResponseOptions,

@@ -7,7 +7,7 @@
  * @see RFC 6455 §4.2
  * @module
  */
-import { decodeBase64 } from "../base64.js";
+import { strictBase64Length } from "../base64.js";
 import type { Sha1 } from "../ports.js";
 import { computeAccept, WEBSOCKET_VERSION } from "./client-handshake.js";
 import {
@@ -20,12 +20,17 @@ import {
   isToken,
   parseExtensions,
   parseProtocolList,
-  parseTokenList,
   trimOws,
   validateUserHeaders,
   type ParsedExtension,
 } from "./header-grammar.js";
-import { concatBytes, getHeaderValues, serializeHead, type HttpHeader } from "./http-head.js";
+import {
+  concatBytes,
+  encodeLatin1,
+  getHeaderValues,
+  serializeHead,
+  type HttpHeader,
+} from "./http-head.js";
 
 /**
  * The parts of a request head the checks need; Node's `IncomingMessage` maps onto it.
@@ -103,8 +108,26 @@ export type UpgradeRequestValidation = AcceptableUpgradeRequest | RejectedUpgrad
  * @see RFC 6455 §4.2.1, §4.4, §9.1 and §11.3; SPEC.md G1–G5, G10
  */
 export function validateUpgradeRequest(request: UpgradeRequest): UpgradeRequestValidation {
+  const fields: string[] = [];
+  for (const [name, value] of request.headers) fields.push(name, value);
+  return validateRawUpgradeRequest(request.method, request.httpVersion, fields);
+}
+
+/**
+ * {@link validateUpgradeRequest} for headers given as one flat list of names and values (Node's
+ * `req.rawHeaders`), which saves pairing them up on every handshake.
+ *
+ * @param method - The method, e.g. `GET`.
+ * @param httpVersion - The version without `HTTP/`, e.g. `1.1`.
+ * @param rawHeaders - Every header field in order, duplicates included: name, value, name, …
+ */
+export function validateRawUpgradeRequest(
+  method: string,
+  httpVersion: string,
+  rawHeaders: readonly string[],
+): UpgradeRequestValidation {
   try {
-    return checkUpgradeRequest(request);
+    return checkUpgradeRequest(method, httpVersion, rawHeaders);
   } catch (error) {
     if (!(error instanceof HandshakeError)) throw error;
     const headers: HttpHeader[] = [];
@@ -123,15 +146,80 @@ export function validateUpgradeRequest(request: UpgradeRequest): UpgradeRequestV
   }
 }
 
-function checkUpgradeRequest({
-  method,
-  httpVersion,
-  headers,
-}: UpgradeRequest): AcceptableUpgradeRequest {
+/** The request headers the checks read, by index in {@link REQUEST_HEADER_NAMES}. */
+const HOST = 0;
+const UPGRADE = 1;
+const CONNECTION = 2;
+const KEY = 3;
+const VERSION = 4;
+const PROTOCOL = 5;
+const EXTENSIONS = 6;
+const ORIGIN = 7;
+const REQUEST_HEADER_NAMES = [
+  "host",
+  "upgrade",
+  "connection",
+  "sec-websocket-key",
+  "sec-websocket-version",
+  "sec-websocket-protocol",
+  "sec-websocket-extensions",
+  "origin",
+] as const;
+const NO_VALUES: readonly string[] = Object.freeze([]);
+
+/** The index in {@link REQUEST_HEADER_NAMES} of a field name (any case), or -1. */
+function requestHeaderIndex(name: string): number {
+  for (let i = 0; i < REQUEST_HEADER_NAMES.length; i++) {
+    if (equalsLowerAscii(name, REQUEST_HEADER_NAMES[i]!)) return i;
+  }
+  return -1;
+}
+
+/** Whether `text` equals the lower-case ASCII `lower`, ignoring the case of ASCII letters. */
+function equalsLowerAscii(text: string, lower: string): boolean {
+  if (text.length !== lower.length) return false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    const w = lower.charCodeAt(i);
+    if (c !== w && !(c >= 0x41 && c <= 0x5a && c + 0x20 === w)) return false;
+  }
+  return true;
+}
+
+/**
+ * Whether a comma-separated list (`#token`, over every field line) has `lower` as an element,
+ * compared ASCII case-insensitively; the same answer as `parseTokenList(values).some(…)`
+ * without building the list.
+ */
+function hasListElement(values: readonly string[], lower: string): boolean {
+  for (const value of values) {
+    let start = 0;
+    while (start <= value.length) {
+      let end = value.indexOf(",", start);
+      if (end === -1) end = value.length;
+      if (equalsLowerAscii(trimOws(value.slice(start, end)), lower)) return true;
+      start = end + 1;
+    }
+  }
+  return false;
+}
+
+function checkUpgradeRequest(
+  method: string,
+  httpVersion: string,
+  rawHeaders: readonly string[],
+): AcceptableUpgradeRequest {
   const reject = (code: HandshakeErrorCode, message: string): HandshakeError =>
     new HandshakeError(code, message);
-  const atMostOne = (name: string): string | undefined => {
-    const values = getHeaderValues(headers, name);
+  // One pass over the fields for the ones the checks read (values in order, duplicates kept).
+  const found: (string[] | undefined)[] = [];
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const index = requestHeaderIndex(rawHeaders[i]!);
+    if (index >= 0) (found[index] ??= []).push(rawHeaders[i + 1]!);
+  }
+  const valuesOf = (index: number): readonly string[] => found[index] ?? NO_VALUES;
+  const atMostOne = (index: number, name: string): string | undefined => {
+    const values = valuesOf(index);
     if (values.length > 1) {
       throw reject("ERR_WS_HANDSHAKE_DUPLICATE_HEADER", `the request has more than one ${name}`);
     }
@@ -142,42 +230,42 @@ function checkUpgradeRequest({
   if (method !== "GET") {
     throw reject("ERR_WS_HANDSHAKE_METHOD", `the method is ${quoteForMessage(method)}, not GET`);
   }
-  const version = /^([0-9]+)\.([0-9]+)$/.exec(httpVersion);
-  const major = Number(version?.[1] ?? 0);
-  const minor = Number(version?.[2] ?? 0);
-  if (major < 1 || (major === 1 && minor < 1)) {
-    throw reject(
-      "ERR_WS_HANDSHAKE_HTTP_VERSION",
-      `HTTP/${quoteForMessage(httpVersion)} is older than HTTP/1.1`,
-    );
+  if (httpVersion !== "1.1") {
+    const version = /^([0-9]+)\.([0-9]+)$/.exec(httpVersion);
+    const major = Number(version?.[1] ?? 0);
+    const minor = Number(version?.[2] ?? 0);
+    if (major < 1 || (major === 1 && minor < 1)) {
+      throw reject(
+        "ERR_WS_HANDSHAKE_HTTP_VERSION",
+        `HTTP/${quoteForMessage(httpVersion)} is older than HTTP/1.1`,
+      );
+    }
   }
   // Item 2 (G2): the server's authority, exactly once.
-  const host = atMostOne("Host");
+  const host = atMostOne(HOST, "Host");
   if (host === undefined || host === "") {
     throw reject("ERR_WS_HANDSHAKE_HOST", "the request has no Host header");
   }
   // Items 3–4 (G3): the tokens may sit in longer lists, e.g. `Connection: keep-alive, Upgrade`.
-  const upgrade = parseTokenList(getHeaderValues(headers, "Upgrade"));
-  if (!upgrade.some((token) => token.toLowerCase() === "websocket")) {
+  if (!hasListElement(valuesOf(UPGRADE), "websocket")) {
     throw reject("ERR_WS_HANDSHAKE_UPGRADE", 'the request\'s Upgrade has no "websocket" token');
   }
-  const connection = parseTokenList(getHeaderValues(headers, "Connection"));
-  if (!connection.some((token) => token.toLowerCase() === "upgrade")) {
+  if (!hasListElement(valuesOf(CONNECTION), "upgrade")) {
     throw reject("ERR_WS_HANDSHAKE_CONNECTION", 'the request\'s Connection has no "upgrade" token');
   }
   // Item 5 (G4): strict padded base64 of a 16-byte nonce, i.e. 24 characters ending "==".
-  const key = atMostOne("Sec-WebSocket-Key");
+  const key = atMostOne(KEY, "Sec-WebSocket-Key");
   if (key === undefined) {
     throw reject("ERR_WS_HANDSHAKE_KEY", "the request has no Sec-WebSocket-Key header");
   }
-  if (decodeBase64(key)?.length !== 16) {
+  if (strictBase64Length(key) !== 16) {
     throw reject(
       "ERR_WS_HANDSHAKE_KEY",
       `Sec-WebSocket-Key ${quoteForMessage(key)} is not base64 of 16 bytes`,
     );
   }
   // Item 6 (G5): version 13 only; anything else gets a 426 naming the version we speak.
-  const wsVersion = atMostOne("Sec-WebSocket-Version");
+  const wsVersion = atMostOne(VERSION, "Sec-WebSocket-Version");
   if (wsVersion !== WEBSOCKET_VERSION) {
     throw reject(
       "ERR_WS_HANDSHAKE_VERSION",
@@ -187,13 +275,15 @@ function checkUpgradeRequest({
     );
   }
   // §11.3.4 and §11.3.2: both may appear several times in a request, as one combined list.
-  const protocolValues = getHeaderValues(headers, "Sec-WebSocket-Protocol");
+  const protocolValues = valuesOf(PROTOCOL);
   const protocols = protocolValues.length === 0 ? [] : parseProtocolList(protocolValues);
-  const extensionValues = getHeaderValues(headers, "Sec-WebSocket-Extensions");
+  const extensionValues = valuesOf(EXTENSIONS);
   const extensions = extensionValues.length === 0 ? [] : parseExtensions(extensionValues);
-  const origin = atMostOne("Origin");
+  const origin = atMostOne(ORIGIN, "Origin");
   return { ok: true, key, protocols, extensions, origin };
 }
+
+const NO_HEADERS: readonly HttpHeader[] = Object.freeze([]);
 
 /** Response headers the handshake owns; extra headers may not set them (SPEC.md P17). */
 function isReservedAcceptHeader(name: string): boolean {
@@ -242,6 +332,20 @@ export function buildAcceptResponse(
   options: AcceptResponseOptions,
   sha1: Sha1,
 ): Uint8Array {
+  return encodeLatin1(buildAcceptResponseHead(key, options, sha1));
+}
+
+/**
+ * {@link buildAcceptResponse} as a string of latin1 code units (one per byte), for a host that
+ * can write such a string without a copy (Node: `socket.write(head, "latin1")`).
+ *
+ * @throws {HandshakeError} as {@link buildAcceptResponse}
+ */
+export function buildAcceptResponseHead(
+  key: string,
+  options: AcceptResponseOptions,
+  sha1: Sha1,
+): string {
   const protocol = options.protocol ?? "";
   if (protocol !== "" && !isToken(protocol)) {
     throw new HandshakeError(
@@ -261,16 +365,18 @@ export function buildAcceptResponse(
       );
     }
   }
-  const extraHeaders = validateUserHeaders(options.headers ?? [], isReservedAcceptHeader);
-  const headers: HttpHeader[] = [
-    ["Upgrade", "websocket"],
-    ["Connection", "Upgrade"],
-    ["Sec-WebSocket-Accept", computeAccept(key, sha1)],
-  ];
-  if (protocol !== "") headers.push(["Sec-WebSocket-Protocol", protocol]);
-  if (extensions !== "") headers.push(["Sec-WebSocket-Extensions", extensions]);
-  headers.push(...extraHeaders);
-  return serializeHead("HTTP/1.1 101 Switching Protocols", headers);
+  const extraHeaders =
+    options.headers === undefined || options.headers.length === 0
+      ? NO_HEADERS
+      : validateUserHeaders(options.headers, isReservedAcceptHeader);
+  // Written out rather than through serializeHead: this runs once per connection.
+  let head =
+    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+    `Sec-WebSocket-Accept: ${computeAccept(key, sha1)}\r\n`;
+  if (protocol !== "") head += `Sec-WebSocket-Protocol: ${protocol}\r\n`;
+  if (extensions !== "") head += `Sec-WebSocket-Extensions: ${extensions}\r\n`;
+  for (const [name, value] of extraHeaders) head += `${name}: ${value}\r\n`;
+  return `${head}\r\n`;
 }
 
 /**

@@ -16,8 +16,10 @@ import {
 } from "../../../src/protocol/handshake/http-head.js";
 import {
   buildAcceptResponse,
+  buildAcceptResponseHead,
   buildRejectResponse,
   DEFAULT_STATUS_TEXTS,
+  validateRawUpgradeRequest,
   validateUpgradeRequest,
   type UpgradeRequestValidation,
 } from "../../../src/protocol/handshake/server-handshake.js";
@@ -750,5 +752,121 @@ describe("client and server together", () => {
         return true;
       },
     );
+  });
+});
+
+describe("the handshake's fast paths give the same answers as the plain ones", () => {
+  test("G11, F21: a SHA-1 port with digestLatin1ToBase64 yields the same 101, byte for byte", () => {
+    const fast: Sha1 = {
+      digest: sha1.digest,
+      digestLatin1ToBase64: (text) => createHash("sha1").update(text, "latin1").digest("base64"),
+    };
+    const keys = [
+      KEY,
+      "AAAAAAAAAAAAAAAAAAAAAA==",
+      "/////////////////////w==",
+      "x3JJHMbDL1EzLkh9GBhXDw==",
+    ];
+    const choices = [
+      {},
+      { protocol: "chat" },
+      { extensions: "permessage-deflate; server_no_context_takeover" },
+      { protocol: "chat", extensions: "x-foo", headers: [["X-Id", "7"]] as const },
+    ];
+    for (const key of keys) {
+      for (const options of choices) {
+        assert.deepEqual(
+          buildAcceptResponse(key, options, fast),
+          buildAcceptResponse(key, options, sha1),
+          `${key} ${JSON.stringify(options)}`,
+        );
+      }
+    }
+    for (const options of choices) {
+      assert.equal(
+        buildAcceptResponseHead(KEY, options, fast),
+        decodeLatin1(buildAcceptResponse(KEY, options, sha1)),
+      );
+    }
+    assert.match(
+      decodeLatin1(buildAcceptResponse(KEY, {}, fast)),
+      /\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK\+xOo=\r\n/,
+    );
+  });
+
+  test("G1–G6: validateRawUpgradeRequest on a flat list agrees with validateUpgradeRequest", () => {
+    const requests: [string, string][][] = [
+      [
+        ["Host", "a"],
+        ["Upgrade", "websocket"],
+        ["Connection", "Upgrade"],
+        ["Sec-WebSocket-Key", KEY],
+        ["Sec-WebSocket-Version", "13"],
+      ],
+      [
+        ["HOST", "a"],
+        ["upgrade", "h2c, WebSocket"],
+        ["CONNECTION", "keep-alive,  upgrade "],
+        ["sec-websocket-key", ` ${KEY}\t`],
+        ["SEC-WEBSOCKET-VERSION", "13"],
+        ["Sec-WebSocket-Protocol", "a, b"],
+        ["Sec-WebSocket-Protocol", "c"],
+        ["ORIGIN", "http://x"],
+        ["sec-websocket-extensions", "permessage-deflate"],
+      ],
+      [
+        ["Host", "a"],
+        ["Host", "b"],
+      ],
+      [
+        ["Host", "a"],
+        ["Upgrade", "websocket"],
+        ["Connection", "upgrade-ish, close"],
+        ["Sec-WebSocket-Key", KEY],
+        ["Sec-WebSocket-Version", "13"],
+      ],
+      [
+        ["Host", "a"],
+        ["Upgrade", "websocket"],
+        ["Connection", "Upgrade"],
+        ["Sec-WebSocket-Key", "Zm9v"],
+        ["Sec-WebSocket-Version", "13"],
+      ],
+      [
+        ["Host", "a"],
+        ["Upgrade", "websocket"],
+        ["Connection", "Upgrade"],
+        ["Sec-WebSocket-Key", KEY],
+        ["Sec-WebSocket-Version", "8"],
+      ],
+      [
+        ["Host", "a"],
+        ["Upgrade", "web socket"],
+        ["Connection", "Upgrade"],
+        ["Sec-WebSocket-Key", KEY],
+        ["Sec-WebSocket-Version", "13"],
+      ],
+    ];
+    for (const headers of requests) {
+      for (const [method, httpVersion] of [
+        ["GET", "1.1"],
+        ["GET", "1.0"],
+        ["GET", "2.0"],
+        ["POST", "1.1"],
+      ] as const) {
+        assert.deepEqual(
+          validateRawUpgradeRequest(method, httpVersion, headers.flat()),
+          validateUpgradeRequest({ method, httpVersion, headers }),
+          JSON.stringify({ method, httpVersion, headers }),
+        );
+      }
+    }
+    const ok = validateRawUpgradeRequest("GET", "1.1", requests[1]!.flat());
+    assert.ok(ok.ok);
+    assert.equal(ok.key, KEY);
+    assert.deepEqual(ok.protocols, ["a", "b", "c"]);
+    assert.equal(ok.origin, "http://x");
+    assert.equal(validateRawUpgradeRequest("GET", "1.1", requests[3]!.flat()).ok, false);
+    assert.equal(validateRawUpgradeRequest("GET", "1.1", requests[6]!.flat()).ok, false);
   });
 });
