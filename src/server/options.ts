@@ -69,6 +69,13 @@ export interface WebSocketServerOptions {
   readonly handshakeTimeoutMs?: number;
   /** Refuse new connections with 503 beyond this many (default 10 000). */
   readonly maxConnections?: number;
+  /**
+   * The most handshakes in progress from one IP address (default 128; SPEC.md P9, G15); beyond,
+   * 503 with `Retry-After`. Standalone mode counts a connection from TCP accept until its
+   * upgrade is decided (so slow request heads count); every mode counts an upgrade while
+   * `authenticate` runs.
+   */
+  readonly maxHandshakesPerIp?: number;
   /** Standalone mode: the largest request head accepted (default 16 KiB; 431 beyond). */
   readonly maxHeaderBytes?: number;
   /** Accept only these `Origin`s (403 otherwise), or decide with a function (SPEC.md P4). */
@@ -134,6 +141,7 @@ export const SERVER_DEFAULTS = {
   tcpCloseWaitMs: ENGINE_DEFAULTS.tcpCloseWaitMs,
   handshakeTimeoutMs: 10_000,
   maxConnections: 10_000,
+  maxHandshakesPerIp: 128,
   maxHeaderBytes: 16 * 1024,
   heartbeat: { intervalMs: 30_000, timeoutMs: 10_000 },
   maxBufferedBytes: 4 * 1024 * 1024,
@@ -155,6 +163,7 @@ export interface ResolvedServerOptions {
   readonly tcpCloseWaitMs: number;
   readonly handshakeTimeoutMs: number;
   readonly maxConnections: number;
+  readonly maxHandshakesPerIp: number;
   readonly maxHeaderBytes: number;
   readonly origins: WebSocketServerOptions["origins"];
   readonly authenticate: WebSocketServerOptions["authenticate"];
@@ -271,6 +280,11 @@ export function resolveServerOptions(options: WebSocketServerOptions): ResolvedS
       "maxConnections",
       options.maxConnections,
       SERVER_DEFAULTS.maxConnections,
+    ),
+    maxHandshakesPerIp: positive(
+      "maxHandshakesPerIp",
+      options.maxHandshakesPerIp,
+      SERVER_DEFAULTS.maxHandshakesPerIp,
     ),
     maxHeaderBytes: positive(
       "maxHeaderBytes",

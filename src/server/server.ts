@@ -33,6 +33,7 @@ import type { AcceptableUpgradeRequest as ValidUpgradeRequest } from "../protoco
 import type { TransportHandlers } from "../node/transport.js";
 import type { CloseInitiator, CloseOutcome } from "../protocol/close-state.js";
 import { ServerWebSocket, type ServerCloseInfo } from "./server-socket.js";
+import { HandshakesPerIp } from "./handshakes-per-ip.js";
 
 /** The result of a graceful shutdown. */
 export interface ShutdownResult {
@@ -95,12 +96,16 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     { seen: number; idleSince: number; pingedAt: number | undefined }
   >();
 
+  /** Handshakes in progress per IP address (SPEC.md P9). */
+  readonly #perIp: HandshakesPerIp;
+
   /**
    * @throws {TypeError} ERR_WS_INVALID_OPTION for missing or conflicting modes and bad values
    */
   constructor(options: WebSocketServerOptions) {
     super();
     this.#options = resolveServerOptions(options);
+    this.#perIp = new HandshakesPerIp(this.#options.maxHandshakesPerIp);
     const { mode } = this.#options;
     if (mode === "standalone") {
       const handshakeTimeoutMs = this.#options.handshakeTimeoutMs;
@@ -118,6 +123,11 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
         },
         answerPlainRequest,
       );
+      // P9: a connection counts as a handshake in progress from TCP accept (so slow request
+      // heads count) until its upgrade is decided or it closes.
+      server.on("connection", (socket: Duplex) => {
+        if (!this.#perIp.enter(socket)) refuseBusyHost(socket);
+      });
       server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
         void this.#handle(request, socket, head, true);
       });
@@ -349,6 +359,18 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     head: Buffer,
     checkPath: boolean,
   ): ServerWebSocket | undefined | Promise<ServerWebSocket | undefined> {
+    const decision = this.#decide(request, socket, head, checkPath);
+    // Decided now (an `authenticate` hook keeps its count until it is done).
+    if (!(decision instanceof Promise)) this.#perIp.leave(socket);
+    return decision;
+  }
+
+  #decide(
+    request: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    checkPath: boolean,
+  ): ServerWebSocket | undefined | Promise<ServerWebSocket | undefined> {
     // From here on no socket error may reach the process as an unhandled 'error'.
     socket.on("error", noop);
     const options = this.#options;
@@ -389,6 +411,11 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     head: Buffer,
     validation: ValidUpgradeRequest,
   ): Promise<ServerWebSocket | undefined> {
+    // P9: counted from here in every mode (already from TCP accept in standalone mode).
+    if (!this.#perIp.enter(socket)) {
+      refuseBusyHost(socket);
+      return undefined;
+    }
     this.#handshakes.add(socket);
     // G15: a handshake that is not decided in time is dropped, even if `authenticate` never
     // settles; the slot it held counts against maxConnections only until then.
@@ -429,6 +456,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     } finally {
       clearTimeout(timer);
       this.#handshakes.delete(socket);
+      this.#perIp.leave(socket);
     }
   }
 
@@ -707,3 +735,11 @@ function originAllowed(
 }
 
 function noop(): void {}
+
+/** P9: the host already has `maxHandshakesPerIp` handshakes in progress. */
+function refuseBusyHost(socket: Duplex): void {
+  rejectUpgrade(socket, 503, {
+    body: "too many handshakes in progress from this address\n",
+    headers: [["Retry-After", "5"]],
+  });
+}

@@ -36,6 +36,38 @@ describe("request head (standalone)", () => {
     await accepted;
   });
 
+  test("P9/G15 (★): at most maxHandshakesPerIp connections from one address may be mid-handshake; the next gets 503 with Retry-After", async (t) => {
+    const { server, port } = await startServer(t, { maxHandshakesPerIp: 3 });
+    // Three slow request heads from 127.0.0.1 hold every slot of that address.
+    const lorises: RawClient[] = [];
+    for (let i = 0; i < 3; i++) {
+      const loris = await RawClient.open(port);
+      t.after(() => loris.destroy());
+      loris.write("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: webso");
+      lorises.push(loris);
+    }
+    const refused = await RawClient.open(port);
+    t.after(() => refused.destroy());
+    const response = await refused.readResponse();
+    assert.equal(response.status, 503);
+    assert.equal(response.header("retry-after"), "5");
+    await refused.waitForClose();
+    // One slot frees when a slow client leaves; an upgrade then succeeds, and once open it no
+    // longer counts as a handshake in progress.
+    lorises[0]!.destroy();
+    await lorises[0]!.waitForClose();
+    const accepted = nextConnection(server);
+    const client = await RawClient.open(port);
+    t.after(() => client.destroy());
+    assert.equal((await client.upgrade()).status, 101);
+    await accepted;
+    lorises[1]!.destroy();
+    await lorises[1]!.waitForClose();
+    const second = await RawClient.open(port);
+    t.after(() => second.destroy());
+    assert.equal((await second.upgrade()).status, 101);
+  });
+
   test("G15/P9: a request head over maxHeaderBytes gets 431", async (t) => {
     const { port } = await startServer(t, { maxHeaderBytes: 2048 });
     const big = requestHead("GET / HTTP/1.1", upgradeHeaders(port, [["X-Big", "a".repeat(3000)]]));
@@ -169,6 +201,41 @@ describe("message size and fragments (P5, H5, I11)", () => {
       assert.equal(info.wasClean, false);
       assert.equal(info.cause?.code, "ERR_WS_MESSAGE_TOO_BIG");
       assert.equal(server.clients.size, 0);
+    });
+  }
+});
+
+describe("handshakes in progress per address while authenticate runs (P9)", () => {
+  for (const mode of ["attached", "handleUpgrade"] as const) {
+    test(`P9/G15 (★) ${mode}: beyond maxHandshakesPerIp undecided upgrades from one address, 503; decided ones free their slot`, async (t) => {
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let asked = 0;
+      const { server, port } = await startServerIn(mode, t, {
+        maxHandshakesPerIp: 2,
+        authenticate: async () => {
+          asked++;
+          await gate;
+          return true;
+        },
+      });
+      const waiting = [await RawClient.open(port), await RawClient.open(port)];
+      for (const client of waiting) {
+        t.after(() => client.destroy());
+        client.write(requestHead("GET / HTTP/1.1", upgradeHeaders(port)));
+      }
+      // Both are inside authenticate before the third arrives.
+      await waitUntil(() => asked === 2, "both upgrades to reach authenticate");
+      const third = await rawRequest(port, requestHead("GET / HTTP/1.1", upgradeHeaders(port)));
+      assert.equal(third.status, 503);
+      assert.equal(third.header("retry-after"), "5");
+      release();
+      for (const client of waiting) assert.equal((await client.readResponse()).status, 101);
+      // Decided: the address may start new handshakes again.
+      const later = await RawClient.open(port);
+      t.after(() => later.destroy());
+      assert.equal((await later.upgrade()).status, 101);
+      assert.equal(server.clients.size, 3);
     });
   }
 });
