@@ -87,6 +87,17 @@ export function maskCopy(payload: Uint8Array, maskKey: Uint8Array): Uint8Array {
   return out;
 }
 
+/** The reference result of masking `bytes` starting at position `keyOffset` of `key`. */
+export function maskCopyFrom(bytes: Uint8Array, key: Uint8Array, keyOffset: number): Uint8Array {
+  const rotated = Uint8Array.of(
+    key[keyOffset & 3]!,
+    key[(keyOffset + 1) & 3]!,
+    key[(keyOffset + 2) & 3]!,
+    key[(keyOffset + 3) & 3]!,
+  );
+  return maskCopy(bytes, rotated);
+}
+
 /** Builds one frame's exact bytes. */
 export function buildFrame(spec: FrameSpec): Uint8Array {
   const payload =

@@ -2,18 +2,15 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
 import { applyMask } from "../../src/protocol/mask.js";
-import { RFC_MASK_KEY, hex, maskCopy, patternBytes, toHex, utf8 } from "../helpers/frames.js";
-
-/** The reference result of masking `bytes` starting at key position `keyOffset`. */
-function reference(bytes: Uint8Array, key: Uint8Array, keyOffset: number): Uint8Array {
-  const rotated = Uint8Array.of(
-    key[keyOffset & 3]!,
-    key[(keyOffset + 1) & 3]!,
-    key[(keyOffset + 2) & 3]!,
-    key[(keyOffset + 3) & 3]!,
-  );
-  return maskCopy(bytes, rotated);
-}
+import {
+  RFC_MASK_KEY,
+  hex,
+  maskCopy,
+  maskCopyFrom,
+  patternBytes,
+  toHex,
+  utf8,
+} from "../helpers/frames.js";
 
 test("H11/H12: masking 'Hello' with 37 fa 21 3d gives 7f 9f 4d 51 58 (RFC 6455 §5.7)", () => {
   const bytes = utf8("Hello");
@@ -43,7 +40,7 @@ test("H11: every length, alignment and key offset matches octet i XOR key[i mod 
       for (let keyOffset = 0; keyOffset < 4; keyOffset++) {
         const view = new Uint8Array(backing, byteOffset, length);
         view.set(patternBytes(length, byteOffset + keyOffset));
-        const expected = reference(view, key, keyOffset);
+        const expected = maskCopyFrom(view, key, keyOffset);
         const next = applyMask(view, key, keyOffset);
         const label = `length ${length}, byteOffset ${byteOffset}, keyOffset ${keyOffset}`;
         assert.equal(toHex(view), toHex(expected), label);
