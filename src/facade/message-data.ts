@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { isAscii, transcode } from "node:buffer";
 import { toDOMString } from "./webidl-strings.js";
 
 /** A message ready to send: its bytes (or a Blob still to read) and its size for bufferedAmount. */
@@ -45,10 +46,43 @@ export function toOutgoing(data: unknown, where = "'send'"): Outgoing {
 }
 
 function toText(text: string): Outgoing {
-  // USVString conversion: Buffer.from replaces lone surrogates with U+FFFD itself, exactly as
-  // `toWellFormed()` would, so the string is scanned once (5% of a text-echo server's time).
-  const bytes = Buffer.from(text, "utf8");
+  const bytes =
+    text.length >= TRANSCODE_FROM_CHARS && canTranscode && !startAndMiddleAreAscii(text)
+      ? encodeThroughUtf16(text)
+      : // USVString conversion: Buffer.from replaces lone surrogates with U+FFFD itself, exactly
+        // as `toWellFormed()` would, so the string is scanned once (5% of a text-echo server).
+        Buffer.from(text, "utf8");
   return { kind: "text", bytes, size: bytes.length };
+}
+
+/** Below this length V8's encoder is as fast as the detour through UTF-16 (measured). */
+const TRANSCODE_FROM_CHARS = 8192;
+
+/**
+ * Encodes a long text with dense non-ASCII: V8's UTF-8 encoder (`Buffer.from`) takes about
+ * 40 µs for 64 Ki characters of mixed-script text on the reference machine; copying the string
+ * out as UTF-16 and converting that with ICU takes about 14 µs, for the same bytes. ICU refuses
+ * a lone surrogate, and such a string goes through `Buffer.from`, which writes U+FFFD for it
+ * (USVString conversion, SPEC.md K9).
+ */
+function encodeThroughUtf16(text: string): Uint8Array {
+  try {
+    return transcode(Buffer.from(text, "utf16le"), "ucs2", "utf8");
+  } catch {
+    return Buffer.from(text, "utf8");
+  }
+}
+
+/** How many characters are sampled at the start and the middle of a long text to send. */
+const PROBE_CHARS = 64;
+
+/** Whether the first and the middle {@link PROBE_CHARS} characters of `text` are all ASCII. */
+function startAndMiddleAreAscii(text: string): boolean {
+  const middle = text.length >>> 1;
+  for (let i = 0; i < PROBE_CHARS; i++) {
+    if (text.charCodeAt(i) >= 0x80 || text.charCodeAt(middle + i) >= 0x80) return false;
+  }
+  return true;
 }
 
 function checkBufferSource(buffer: ArrayBufferLike, where: string): void {
@@ -69,11 +103,48 @@ export type BinaryType = "blob" | "arraybuffer" | "nodebuffer";
 const utf8Decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /**
+ * Whether ICU's converter is there (`buffer.transcode` throws ERR_NO_ICU in a Node built without
+ * Intl); checked once.
+ */
+const canTranscode = ((): boolean => {
+  try {
+    return transcode(Buffer.from([0xc3, 0xa9]), "utf8", "ucs2").length === 2;
+  } catch {
+    return false;
+  }
+})();
+
+/** Below this size V8's decoder is as fast as the detour through UTF-16 (measured, see below). */
+const TRANSCODE_FROM_BYTES = 1024;
+
+/** How much of a text is sampled, at its start and its middle, to see if non-ASCII is dense. */
+const PROBE_BYTES = 256;
+
+/**
  * Decodes a text message (already validated as UTF-8; a leading BOM is kept, SPEC.md K11).
- * A shared TextDecoder decodes as fast as `Buffer#toString` without wrapping the bytes in a
- * Buffer first (a third of the cost of a 16-byte message).
+ *
+ * V8's UTF-8 decoder (behind `TextDecoder`, `Buffer#toString` and every other way to make a
+ * string from UTF-8 in Node 20) is fast over ASCII but slow once non-ASCII characters are dense:
+ * about 105 µs for 64 KiB of mixed-script text on the reference machine, 220 µs for 64 KiB of
+ * accented Latin. ICU's converter turns the same bytes into UTF-16 in 12–19 µs, and a string is
+ * made from UTF-16 by a copy, so such texts take that detour (docs/benchmarks.md, "Text"). The
+ * result is the same string: valid UTF-8 has exactly one UTF-16 form. ASCII and mostly-ASCII
+ * text (JSON with a few accents, say) stays with V8, which decodes it fastest; a text is judged
+ * by an ASCII check of its start and its middle, so a misjudged text is only slower, never
+ * different. Shared by the client, the server and WebSocketStream.
  */
 export function decodeText(data: Uint8Array): string {
+  const length = data.length;
+  if (length >= TRANSCODE_FROM_BYTES && canTranscode) {
+    const middle = length >>> 1;
+    if (
+      !isAscii(data.subarray(0, PROBE_BYTES)) ||
+      !isAscii(data.subarray(middle, middle + PROBE_BYTES))
+    ) {
+      const utf16 = transcode(data, "utf8", "ucs2");
+      return utf16.toString("utf16le");
+    }
+  }
   return utf8Decoder.decode(data);
 }
 

@@ -15,6 +15,7 @@ import {
   type ReadableStreamDefaultController,
   type WritableStreamDefaultController,
 } from "node:stream/web";
+import { decodeText } from "../../facade/message-data.js";
 import { dial, type DialFailure, type Dialing, type OpenInfo } from "../../node/dial.js";
 import type { Transport } from "../../node/transport.js";
 import type { CloseOutcome } from "../../protocol/close-state.js";
@@ -632,11 +633,6 @@ function checkBufferSource(buffer: ArrayBufferLike): void {
   if ((buffer as { resizable?: boolean }).resizable === true) {
     throw new TypeError("A WebSocketStream cannot write a resizable ArrayBuffer.");
   }
-}
-
-/** The engine validated text messages as UTF-8; a leading BOM is kept (SPEC.md K11). */
-function decodeText(data: Uint8Array): string {
-  return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("utf8");
 }
 
 /**
