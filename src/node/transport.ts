@@ -310,7 +310,10 @@ export class Transport {
             onWritten?.(false);
             break;
           }
-          if (this.#coalesce && !this.#corked) {
+          // Once this side has sent its Close (the usual last write), no message can follow it
+          // in this tick: there is nothing to coalesce it with, so it is written at once instead
+          // of through a cork and a `nextTick` (a server closing thousands of connections).
+          if (this.#coalesce && !this.#corked && this.#engine.canSend) {
             this.#corked = true;
             socket.cork();
             process.nextTick(Transport.#uncorkAtTickEnd, this);
