@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { isAscii, transcode } from "node:buffer";
+import { transcode } from "node:buffer";
 import { toDOMString } from "./webidl-strings.js";
 
 /** A message ready to send: its bytes (or a Blob still to read) and its size for bufferedAmount. */
@@ -118,7 +118,7 @@ const canTranscode = ((): boolean => {
 const TRANSCODE_FROM_BYTES = 1024;
 
 /** How much of a text is sampled, at its start and its middle, to see if non-ASCII is dense. */
-const PROBE_BYTES = 256;
+const PROBE_BYTES = 32;
 
 /**
  * Decodes a text message (already validated as UTF-8; a leading BOM is kept, SPEC.md K11).
@@ -135,17 +135,25 @@ const PROBE_BYTES = 256;
  */
 export function decodeText(data: Uint8Array): string {
   const length = data.length;
-  if (length >= TRANSCODE_FROM_BYTES && canTranscode) {
-    const middle = length >>> 1;
-    if (
-      !isAscii(data.subarray(0, PROBE_BYTES)) ||
-      !isAscii(data.subarray(middle, middle + PROBE_BYTES))
-    ) {
-      const utf16 = transcode(data, "utf8", "ucs2");
-      return utf16.toString("utf16le");
-    }
+  if (
+    length >= TRANSCODE_FROM_BYTES &&
+    canTranscode &&
+    !(bytesAreAscii(data, 0) && bytesAreAscii(data, length >>> 1))
+  ) {
+    const utf16 = transcode(data, "utf8", "ucs2");
+    return utf16.toString("utf16le");
   }
   return utf8Decoder.decode(data);
+}
+
+/**
+ * Whether the {@link PROBE_BYTES} bytes of `data` from `start` are all ASCII. A plain loop: for
+ * so few bytes it is cheaper than creating a view to hand to `buffer.isAscii`.
+ */
+function bytesAreAscii(data: Uint8Array, start: number): boolean {
+  let bits = 0;
+  for (let i = start, end = start + PROBE_BYTES; i < end; i++) bits |= data[i]!;
+  return bits < 0x80;
 }
 
 /**

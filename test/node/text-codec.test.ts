@@ -9,6 +9,8 @@
  * lone surrogates becoming U+FFFD (SPEC.md C5, K9).
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { test } from "node:test";
 import fc from "fast-check";
 import { decodeText, toOutgoing } from "../../src/facade/message-data.js";
@@ -129,4 +131,15 @@ test("C5/K9: arbitrary strings (surrogates included) are sent as Buffer.from's U
     ),
     { numRuns: 60 },
   );
+});
+
+test("bench smoke: `npm run bench:text -- --quick` runs and checks both routes against V8 (not its numbers)", () => {
+  const script = fileURLToPath(new URL("../../bench/text-codec.js", import.meta.url));
+  const result = spawnSync(process.execPath, [script, "--quick"], {
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  assert.equal(result.status, 0, result.stderr);
+  const rows = result.stdout.split("\n").filter((line) => /^\| \d+ \|/.test(line));
+  assert.equal(rows.length, 10, result.stdout);
 });
