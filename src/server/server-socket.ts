@@ -11,7 +11,11 @@ import { SEND_COPIES_UP_TO_BYTES } from "../protocol/engine.js";
 import type { CloseInitiator, CloseOutcome } from "../protocol/close-state.js";
 import type { AbnormalCause, ProtocolError } from "../protocol/errors.js";
 import type { Transport } from "../node/transport.js";
-import { defineEventHandlerAttributes } from "../facade/event-handlers.js";
+import {
+  EventHandlerAttribute,
+  defineEventHandlerAttributes,
+  type Handler,
+} from "../facade/event-handlers.js";
 import {
   decodeText,
   toBinaryData,
@@ -126,6 +130,48 @@ export class ServerWebSocket extends EventTarget {
   #overrideCause: { code: string; message: string } | undefined;
   #drainWaiters: (() => void)[] | undefined;
   #closeInfo: ServerCloseInfo | undefined;
+
+  // The on* handler values (SPEC.md B12, E16): fields, not a map per socket.
+  #onopen: Handler = null;
+  #onmessage: Handler = null;
+  #onerror: Handler = null;
+  #onclose: Handler = null;
+  #onping: Handler = null;
+  #onpong: Handler = null;
+  #ondrain: Handler = null;
+
+  static {
+    defineEventHandlerAttributes(ServerWebSocket.prototype, [
+      new EventHandlerAttribute<ServerWebSocket>("open", {
+        get: (target) => target.#onopen,
+        set: (target, value) => (target.#onopen = value),
+      }),
+      new EventHandlerAttribute<ServerWebSocket>("message", {
+        get: (target) => target.#onmessage,
+        set: (target, value) => (target.#onmessage = value),
+      }),
+      new EventHandlerAttribute<ServerWebSocket>("error", {
+        get: (target) => target.#onerror,
+        set: (target, value) => (target.#onerror = value),
+      }),
+      new EventHandlerAttribute<ServerWebSocket>("close", {
+        get: (target) => target.#onclose,
+        set: (target, value) => (target.#onclose = value),
+      }),
+      new EventHandlerAttribute<ServerWebSocket>("ping", {
+        get: (target) => target.#onping,
+        set: (target, value) => (target.#onping = value),
+      }),
+      new EventHandlerAttribute<ServerWebSocket>("pong", {
+        get: (target) => target.#onpong,
+        set: (target, value) => (target.#onpong = value),
+      }),
+      new EventHandlerAttribute<ServerWebSocket>("drain", {
+        get: (target) => target.#ondrain,
+        set: (target, value) => (target.#ondrain = value),
+      }),
+    ]);
+  }
 
   /** @internal Use `WebSocketServer`; sockets cannot be constructed directly. */
   constructor(key: symbol, init: ServerSocketInit) {
@@ -466,15 +512,6 @@ export class ServerWebSocket extends EventTarget {
   }
 }
 
-defineEventHandlerAttributes(ServerWebSocket.prototype, [
-  "open",
-  "message",
-  "error",
-  "close",
-  "ping",
-  "pong",
-  "drain",
-]);
 for (const [name, value] of [
   ["CONNECTING", CONNECTING],
   ["OPEN", OPEN],
