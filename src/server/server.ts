@@ -538,6 +538,9 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       remoteFamily: net.remoteFamily,
       binaryType: options.binaryType,
     });
+    // The handshake is decided: stop counting it (P9) before the transport and the application
+    // add their own 'close' listeners, so that the socket's listener array stays small.
+    this.#perIp.leave(socket);
     const transport = acceptUpgrade(
       socket,
       key,
