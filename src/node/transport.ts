@@ -18,17 +18,21 @@ import type { ProtocolError } from "../protocol/errors.js";
 import type { Output } from "../protocol/outputs.js";
 import { nodeClock } from "./node-ports.js";
 
-/** What the API layer learns from a transport. Called synchronously from socket callbacks. */
+/**
+ * What the API layer learns from a transport. Called synchronously from socket callbacks. The
+ * names leave room for an API object to be its own handlers (a server socket is: one object
+ * less per connection).
+ */
 export interface TransportHandlers {
-  message(binary: boolean, data: Uint8Array): void;
-  ping?(data: Uint8Array): void;
-  pong?(data: Uint8Array): void;
+  handleMessage(binary: boolean, data: Uint8Array): void;
+  handlePing?(data: Uint8Array): void;
+  handlePong?(data: Uint8Array): void;
   /** The closing handshake started; `received` is the peer's Close when the peer started it. */
-  closing?(initiator: CloseInitiator, received: CloseFrameInfo | undefined): void;
+  handleClosing?(initiator: CloseInitiator, received: CloseFrameInfo | undefined): void;
   /** The connection is over. Called exactly once, last. */
-  closed(outcome: CloseOutcome): void;
+  handleClosed(outcome: CloseOutcome): void;
   /** Everything written so far has been handed to the operating system. */
-  drain?(): void;
+  handleDrain?(): void;
 }
 
 /** Options of a {@link Transport}. */
@@ -261,7 +265,7 @@ export class Transport {
   }
 
   static #onDrain(this: TransportSocket): void {
-    this[kTransport]!.#handlers.drain?.();
+    this[kTransport]!.#handlers.handleDrain?.();
   }
 
   // ---- outputs ------------------------------------------------------------------------------
@@ -341,16 +345,16 @@ export class Transport {
           socket.destroy();
           break;
         case "message":
-          this.#handlers.message(output.binary, output.data);
+          this.#handlers.handleMessage(output.binary, output.data);
           break;
         case "ping":
-          this.#handlers.ping?.(output.data);
+          this.#handlers.handlePing?.(output.data);
           break;
         case "pong":
-          this.#handlers.pong?.(output.data);
+          this.#handlers.handlePong?.(output.data);
           break;
         case "closing":
-          this.#handlers.closing?.(output.initiator, output.received);
+          this.#handlers.handleClosing?.(output.initiator, output.received);
           break;
         case "closed":
           this.#flags |= CLOSED_REPORTED;
@@ -358,7 +362,7 @@ export class Transport {
           // Whatever the engine decided, the socket must not outlive the connection for long:
           // a half-closed socket ends when the peer's FIN arrives or the socket is destroyed.
           if (!socket.destroyed && socket.writableEnded && socket.readableEnded) socket.destroy();
-          this.#handlers.closed(output.outcome);
+          this.#handlers.handleClosed(output.outcome);
           break;
       }
     }

@@ -10,7 +10,7 @@ import { MAX_CLOSE_REASON_BYTES, isWireCloseCode } from "../protocol/close-codes
 import { SEND_COPIES_UP_TO_BYTES } from "../protocol/engine.js";
 import type { CloseInitiator, CloseOutcome } from "../protocol/close-state.js";
 import type { AbnormalCause, ProtocolError } from "../protocol/errors.js";
-import type { Transport } from "../node/transport.js";
+import type { Transport, TransportHandlers } from "../node/transport.js";
 import {
   EventHandlerAttribute,
   defineEventHandlerAttributes,
@@ -87,13 +87,15 @@ export interface ServerSocketInit {
   readonly remotePort: number | undefined;
   readonly remoteFamily: string | undefined;
   readonly binaryType: BinaryType;
+  /** The server's open connections: the socket leaves it once closed. */
+  readonly clients: Set<ServerWebSocket>;
 }
 
 /**
  * One accepted WebSocket connection. Created by `WebSocketServer`; listen for `message`,
  * `close`, `ping`, `pong` and `drain`.
  */
-export class ServerWebSocket extends EventTarget {
+export class ServerWebSocket extends EventTarget implements TransportHandlers {
   static readonly CONNECTING = CONNECTING;
   static readonly OPEN = OPEN;
   static readonly CLOSING = CLOSING;
@@ -118,6 +120,7 @@ export class ServerWebSocket extends EventTarget {
   readonly #remotePort: number | undefined;
   readonly #remoteFamily: string | undefined;
   #transport: Transport | undefined;
+  readonly #clients: Set<ServerWebSocket>;
   #readyState: number = OPEN;
   #bufferedAmount = 0;
   #binaryType: BinaryType;
@@ -177,6 +180,7 @@ export class ServerWebSocket extends EventTarget {
     this.#remotePort = init.remotePort;
     this.#remoteFamily = init.remoteFamily;
     this.#binaryType = init.binaryType;
+    this.#clients = init.clients;
   }
 
   /** Resolves, never rejects, once the connection is over. */
@@ -450,6 +454,7 @@ export class ServerWebSocket extends EventTarget {
 
   /** @internal The connection is over: settle `closed`, then fire `close` from a task. */
   handleClosed(outcome: CloseOutcome): ServerCloseInfo {
+    this.#clients.delete(this);
     const more = this.#extras();
     const cause = describeCause(outcome, more.overrideCause);
     const info: ServerCloseInfo = {

@@ -206,10 +206,10 @@ export class WebSocket extends EventTarget {
     this.#dialing = dial(toDialOptions(this.#url, protocols, resolved), {
       open: (transport, info) => this.#onOpen(transport, info),
       failed: (failure) => this.#onFailed(failure),
-      message: (binary, data) => this.#onMessage(binary, data),
-      pong: (data) => this.#onPong(data),
-      closing: (initiator, received) => this.#onClosing(initiator, received),
-      closed: (outcome) => this.#onClosed(outcome),
+      handleMessage: (binary, data) => this.#onMessage(binary, data),
+      handlePong: (data) => this.#onPong(data),
+      handleClosing: (initiator, received) => this.#onClosing(initiator, received),
+      handleClosed: (outcome) => this.#onClosed(outcome),
     });
   }
 
