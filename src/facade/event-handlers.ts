@@ -4,70 +4,84 @@
  * non-callable object is kept but never called, and the handler takes the listener position of
  * its first non-null assignment (SPEC.md B12, E16).
  *
+ * Memory per connection matters on a server with many idle connections, so no object is created
+ * per socket here: each class keeps its handler values in its own fields (a
+ * {@link HandlerSlot}), and every socket of a class registers the same listener function for a
+ * type. EventTarget calls a listener with the target as `this`, which leads back to the value.
+ *
  * @see https://html.spec.whatwg.org/multipage/webappapis.html#event-handler-attributes
  * @module
  */
 
-type Handler = object | null;
+export type Handler = object | null;
 
-interface Entry {
-  value: object;
-  readonly listener: (event: Event) => void;
+/** Where a class keeps the value of one event handler of its instances (usually a private field). */
+export interface HandlerSlot<T extends EventTarget> {
+  /** The current value, `null` when none. */
+  get(target: T): Handler;
+  set(target: T, value: Handler): void;
 }
 
-const registry = new WeakMap<EventTarget, Map<string, Entry>>();
+type Listener = Parameters<EventTarget["addEventListener"]>[1];
 
-/** Returns the current handler of `type` on `target`. */
-export function getEventHandler(target: EventTarget, type: string): Handler {
-  return registry.get(target)?.get(type)?.value ?? null;
-}
+const addListener = EventTarget.prototype.addEventListener;
+const removeListener = EventTarget.prototype.removeEventListener;
 
-/** Sets the handler of `type` on `target`, as the HTML standard's setter does. */
-export function setEventHandler(target: EventTarget, type: string, value: unknown): void {
-  // [LegacyTreatNonObjectAsNull]: anything but an object or function becomes null.
-  const handler =
-    value !== null && (typeof value === "object" || typeof value === "function") ? value : null;
-  let handlers = registry.get(target);
-  const existing = handlers?.get(type);
-  if (handler === null) {
-    if (existing !== undefined) {
-      target.removeEventListener(type, existing.listener);
-      handlers!.delete(type);
+/** One event handler attribute (`on<type>`) of a class of event targets. */
+export class EventHandlerAttribute<T extends EventTarget> {
+  readonly type: string;
+  readonly #slot: HandlerSlot<T>;
+  /** The listener every instance registers for this handler: the same function for all. */
+  readonly #listener: (this: T, event: Event) => void;
+
+  constructor(type: string, slot: HandlerSlot<T>) {
+    this.type = type;
+    this.#slot = slot;
+    this.#listener = function (this: T, event: Event): void {
+      const current = slot.get(this);
+      if (typeof current === "function") (current as (event: Event) => unknown).call(this, event);
+    };
+  }
+
+  /** Returns the current handler on `target`. */
+  get(target: T): Handler {
+    return this.#slot.get(target);
+  }
+
+  /** Sets the handler on `target`, as the HTML standard's setter does. */
+  set(target: T, value: unknown): void {
+    // [LegacyTreatNonObjectAsNull]: anything but an object or function becomes null.
+    const handler =
+      value !== null && (typeof value === "object" || typeof value === "function") ? value : null;
+    const existing = this.#slot.get(target);
+    if (handler === null) {
+      if (existing !== null) {
+        // The listener goes; a later non-null value is added again, at the end (SPEC.md E16).
+        this.#slot.set(target, null);
+        removeListener.call(target, this.type, this.#listener as Listener);
+      }
+      return;
     }
-    return;
+    this.#slot.set(target, handler);
+    // Only the first non-null value adds the listener: a new value keeps its position.
+    if (existing === null) addListener.call(target, this.type, this.#listener as Listener);
   }
-  if (existing !== undefined) {
-    existing.value = handler;
-    return;
-  }
-  const entry: Entry = {
-    value: handler,
-    listener(this: EventTarget, event: Event): void {
-      const current = entry.value;
-      if (typeof current === "function") (current as (event: Event) => unknown).call(target, event);
-    },
-  };
-  if (handlers === undefined) {
-    handlers = new Map();
-    registry.set(target, handlers);
-  }
-  handlers.set(type, entry);
-  target.addEventListener(type, entry.listener);
 }
 
-/**
- * Defines enumerable `on<type>` accessors on `prototype` for each event type.
- */
-export function defineEventHandlerAttributes(prototype: object, types: readonly string[]): void {
-  for (const type of types) {
-    Object.defineProperty(prototype, `on${type}`, {
+/** Defines enumerable `on<type>` accessors on `prototype` for each attribute. */
+export function defineEventHandlerAttributes<T extends EventTarget>(
+  prototype: T,
+  attributes: readonly EventHandlerAttribute<T>[],
+): void {
+  for (const attribute of attributes) {
+    Object.defineProperty(prototype, `on${attribute.type}`, {
       enumerable: true,
       configurable: true,
-      get(this: EventTarget): Handler {
-        return getEventHandler(this, type);
+      get(this: T): Handler {
+        return attribute.get(this);
       },
-      set(this: EventTarget, value: unknown): void {
-        setEventHandler(this, type, value);
+      set(this: T, value: unknown): void {
+        attribute.set(this, value);
       },
     });
   }

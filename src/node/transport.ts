@@ -18,17 +18,21 @@ import type { ProtocolError } from "../protocol/errors.js";
 import type { Output } from "../protocol/outputs.js";
 import { nodeClock } from "./node-ports.js";
 
-/** What the API layer learns from a transport. Called synchronously from socket callbacks. */
+/**
+ * What the API layer learns from a transport. Called synchronously from socket callbacks. The
+ * names leave room for an API object to be its own handlers (a server socket is: one object
+ * less per connection).
+ */
 export interface TransportHandlers {
-  message(binary: boolean, data: Uint8Array): void;
-  ping?(data: Uint8Array): void;
-  pong?(data: Uint8Array): void;
+  handleMessage(binary: boolean, data: Uint8Array): void;
+  handlePing?(data: Uint8Array): void;
+  handlePong?(data: Uint8Array): void;
   /** The closing handshake started; `received` is the peer's Close when the peer started it. */
-  closing?(initiator: CloseInitiator, received: CloseFrameInfo | undefined): void;
+  handleClosing?(initiator: CloseInitiator, received: CloseFrameInfo | undefined): void;
   /** The connection is over. Called exactly once, last. */
-  closed(outcome: CloseOutcome): void;
+  handleClosed(outcome: CloseOutcome): void;
   /** Everything written so far has been handed to the operating system. */
-  drain?(): void;
+  handleDrain?(): void;
 }
 
 /** Options of a {@link Transport}. */
@@ -58,16 +62,12 @@ export class Transport {
   readonly #socket: Socket;
   readonly #engine: Engine;
   readonly #handlers: TransportHandlers;
-  readonly #coalesce: boolean;
-  #timer: NodeJS.Timeout | undefined;
-  #timerAt: number | undefined;
-  #corked = false;
+  /** {@link COALESCE}, {@link CORKED}, {@link HELD}, {@link CLOSED_REPORTED}, {@link FLUSHING}. */
+  #flags: number;
   /** Frame bytes written since the socket was corked. */
   #corkedBytes = 0;
-  /** Set by {@link Transport.holdWrites}: the cork outlives the tick. */
-  #held = false;
-  #socketError: unknown;
-  #closedReported = false;
+  /** The deadline timer and a socket error: created when first needed (most connections never). */
+  #rare: RareState | undefined;
 
   constructor(
     socket: Socket,
@@ -78,7 +78,7 @@ export class Transport {
     this.#socket = socket;
     this.#engine = engine;
     this.#handlers = handlers;
-    this.#coalesce = options.coalesceWrites ?? true;
+    this.#flags = (options.coalesceWrites ?? true) ? COALESCE : 0;
     socket.setNoDelay(true);
     (socket as TransportSocket)[kTransport] = this;
     socket.on("data", Transport.#onData);
@@ -140,8 +140,7 @@ export class Transport {
    */
   send(kind: MessageKind, payload: Uint8Array, onWritten?: (written: boolean) => void): boolean {
     if (!this.#engine.send(kind, payload)) return false;
-    if (onWritten !== undefined)
-      this.#writeCallbacks.push({ at: this.#engine.writeCount, onWritten });
+    if (onWritten !== undefined) this.#whenWritten(onWritten);
     this.#flush();
     return true;
   }
@@ -154,10 +153,18 @@ export class Transport {
     onWritten?: (written: boolean) => void,
   ): boolean {
     if (!this.#engine.sendFrame(opcode, payload, fin)) return false;
-    if (onWritten !== undefined)
-      this.#writeCallbacks.push({ at: this.#engine.writeCount, onWritten });
+    if (onWritten !== undefined) this.#whenWritten(onWritten);
     this.#flush();
     return true;
+  }
+
+  /** Calls `onWritten` once the engine's last write so far has been carried out. */
+  #whenWritten(onWritten: (written: boolean) => void): void {
+    (this.#writeCallbacks ??= []).push({ at: this.#engine.writeCount, onWritten });
+  }
+
+  #rareState(): RareState {
+    return (this.#rare ??= { timer: undefined, timerAt: undefined, socketError: undefined });
   }
 
   /** Sends a Ping. @throws {RangeError} for more than 125 bytes */
@@ -204,13 +211,13 @@ export class Transport {
    * most {@link HOLD_LIMIT_BYTES} are held: past that the held frames are written at once.
    */
   holdWrites(): void {
-    this.#held = true;
+    this.#flags |= HELD;
   }
 
   /** Ends {@link Transport.holdWrites}: writes what was held, now. */
   releaseWrites(): void {
-    if (!this.#held) return;
-    this.#held = false;
+    if ((this.#flags & HELD) === 0) return;
+    this.#flags &= ~HELD;
     this.#uncork();
   }
 
@@ -244,7 +251,7 @@ export class Transport {
 
   static #onError(this: TransportSocket, error: Error): void {
     // Reported with the close that always follows an error.
-    this[kTransport]!.#socketError ??= error;
+    this[kTransport]!.#rareState().socketError ??= error;
   }
 
   static #onClose(this: TransportSocket): void {
@@ -252,13 +259,13 @@ export class Transport {
   }
 
   #handleClose(): void {
-    if (this.#closedReported) return;
-    this.#engine.transportClosed(this.#socketError);
+    if ((this.#flags & CLOSED_REPORTED) !== 0) return;
+    this.#engine.transportClosed(this.#rare?.socketError);
     this.#flush();
   }
 
   static #onDrain(this: TransportSocket): void {
-    this[kTransport]!.#handlers.drain?.();
+    this[kTransport]!.#handlers.handleDrain?.();
   }
 
   // ---- outputs ------------------------------------------------------------------------------
@@ -272,8 +279,8 @@ export class Transport {
    * engine's order.
    */
   #flush(): void {
-    if (this.#isFlushing) return;
-    this.#isFlushing = true;
+    if ((this.#flags & FLUSHING) !== 0) return;
+    this.#flags |= FLUSHING;
     try {
       for (
         let outputs = this.#engine.takeOutputs();
@@ -283,16 +290,18 @@ export class Transport {
         this.#carryOut(outputs);
       }
     } finally {
-      this.#isFlushing = false;
+      this.#flags &= ~FLUSHING;
     }
     this.#armTimer();
   }
 
-  #isFlushing = false;
   /** Writes carried out so far, to match {@link Engine.writeCount} marks. */
   #writesCarriedOut = 0;
-  /** Completion callbacks of sent messages, each waiting for its last write, oldest first. */
-  readonly #writeCallbacks: { at: number; onWritten: (written: boolean) => void }[] = [];
+  /**
+   * Completion callbacks of sent messages, each waiting for its last write, oldest first
+   * (created with the first: an idle connection has none).
+   */
+  #writeCallbacks: { at: number; onWritten: (written: boolean) => void }[] | undefined;
 
   #carryOut(outputs: readonly Output[]): void {
     const socket = this.#socket;
@@ -301,10 +310,11 @@ export class Transport {
       switch (output.type) {
         case "write": {
           const count = ++this.#writesCarriedOut;
-          const waiting = this.#writeCallbacks[0];
+          const callbacks = this.#writeCallbacks;
+          const waiting = callbacks?.[0];
           const onWritten =
             waiting !== undefined && waiting.at === count
-              ? this.#writeCallbacks.shift()!.onWritten
+              ? callbacks!.shift()!.onWritten
               : undefined;
           if (socket.destroyed || !socket.writable) {
             onWritten?.(false);
@@ -313,8 +323,8 @@ export class Transport {
           // Once this side has sent its Close (the usual last write), no message can follow it
           // in this tick: there is nothing to coalesce it with, so it is written at once instead
           // of through a cork and a `nextTick` (a server closing thousands of connections).
-          if (this.#coalesce && !this.#corked && this.#engine.canSend) {
-            this.#corked = true;
+          if ((this.#flags & (COALESCE | CORKED)) === COALESCE && this.#engine.canSend) {
+            this.#flags |= CORKED;
             socket.cork();
             process.nextTick(Transport.#uncorkAtTickEnd, this);
           }
@@ -322,8 +332,11 @@ export class Transport {
             socket.write(output.data, (error) => onWritten(error == null));
           else socket.write(output.data);
           // Bounded holding: a held cork flushes once it has a socket buffer's worth.
-          if (this.#corked && (this.#corkedBytes += output.data.length) >= HOLD_LIMIT_BYTES) {
-            if (this.#held) this.#uncork();
+          if (
+            (this.#flags & CORKED) !== 0 &&
+            (this.#corkedBytes += output.data.length) >= HOLD_LIMIT_BYTES
+          ) {
+            if ((this.#flags & HELD) !== 0) this.#uncork();
           }
           break;
         }
@@ -335,24 +348,24 @@ export class Transport {
           socket.destroy();
           break;
         case "message":
-          this.#handlers.message(output.binary, output.data);
+          this.#handlers.handleMessage(output.binary, output.data);
           break;
         case "ping":
-          this.#handlers.ping?.(output.data);
+          this.#handlers.handlePing?.(output.data);
           break;
         case "pong":
-          this.#handlers.pong?.(output.data);
+          this.#handlers.handlePong?.(output.data);
           break;
         case "closing":
-          this.#handlers.closing?.(output.initiator, output.received);
+          this.#handlers.handleClosing?.(output.initiator, output.received);
           break;
         case "closed":
-          this.#closedReported = true;
+          this.#flags |= CLOSED_REPORTED;
           this.#clearTimer();
           // Whatever the engine decided, the socket must not outlive the connection for long:
           // a half-closed socket ends when the peer's FIN arrives or the socket is destroyed.
           if (!socket.destroyed && socket.writableEnded && socket.readableEnded) socket.destroy();
-          this.#handlers.closed(output.outcome);
+          this.#handlers.handleClosed(output.outcome);
           break;
       }
     }
@@ -363,43 +376,65 @@ export class Transport {
    * with the transport as its argument, so that no connection keeps a closure for it.
    */
   static #uncorkAtTickEnd(transport: Transport): void {
-    if (!transport.#held) transport.#uncork();
+    if ((transport.#flags & HELD) === 0) transport.#uncork();
   }
 
   #uncork(): void {
-    if (!this.#corked) return;
-    this.#corked = false;
+    if ((this.#flags & CORKED) === 0) return;
+    this.#flags &= ~CORKED;
     this.#corkedBytes = 0;
     this.#socket.uncork();
   }
 
   #armTimer(): void {
     const deadline = this.#engine.nextDeadline();
-    if (deadline === this.#timerAt) return;
+    if (deadline === this.#rare?.timerAt) return;
     this.#clearTimer();
     // No timer for an infinite deadline (e.g. closeTimeoutMs: Infinity).
     if (deadline === undefined || !Number.isFinite(deadline)) return;
-    this.#timerAt = deadline;
+    const rare = this.#rareState();
+    rare.timerAt = deadline;
     // Node fires longer delays after 1 ms instead; waking up early just re-arms the timer.
     const delay = Math.min(Math.max(0, deadline - nodeClock.now()), MAX_TIMER_DELAY_MS);
-    this.#timer = setTimeout(Transport.#onTimer, Math.ceil(delay), this);
-    this.#timer.unref();
+    rare.timer = setTimeout(Transport.#onTimer, Math.ceil(delay), this);
+    rare.timer.unref();
   }
 
   static #onTimer(transport: Transport): void {
-    transport.#timer = undefined;
-    transport.#timerAt = undefined;
+    const rare = transport.#rare!;
+    rare.timer = undefined;
+    rare.timerAt = undefined;
     // The engine ignores a timeout before its deadline (a clamped long delay).
     transport.#engine.handleTimeout();
     transport.#flush();
   }
 
   #clearTimer(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#timerAt = undefined;
+    const rare = this.#rare;
+    if (rare === undefined) return;
+    if (rare.timer !== undefined) clearTimeout(rare.timer);
+    rare.timer = undefined;
+    rare.timerAt = undefined;
   }
 }
+
+/** What few connections need: a deadline timer (while closing), a socket error. */
+interface RareState {
+  timer: NodeJS.Timeout | undefined;
+  timerAt: number | undefined;
+  socketError: unknown;
+}
+
+/** Flags of a {@link Transport}: coalesce the writes of a tick (the `coalesceWrites` option). */
+const COALESCE = 1;
+/** The socket is corked by the transport. */
+const CORKED = 2;
+/** Set by {@link Transport.holdWrites}: the cork outlives the tick. */
+const HELD = 4;
+/** The engine's `closed` output has been carried out. */
+const CLOSED_REPORTED = 8;
+/** {@link Transport.#flush} is running (only the outermost call carries out outputs). */
+const FLUSHING = 16;
 
 /**
  * The most frame bytes {@link Transport.holdWrites} keeps corked: four times a socket's default

@@ -20,7 +20,12 @@ import {
   isControlOpcode,
   writeHeader,
 } from "./frame.js";
-import { FrameParser, type FrameHeader, type FrameSink } from "./frame-parser.js";
+import {
+  FrameParser,
+  type FrameHeader,
+  type FrameParserOptions,
+  type FrameSink,
+} from "./frame-parser.js";
 import { applyMask } from "./mask.js";
 import { isValidUtf8 } from "./utf8.js";
 import type { Output } from "./outputs.js";
@@ -72,88 +77,59 @@ const NO_OUTPUTS: readonly Output[] = Object.freeze([]);
  * outputs and the close outcome.
  */
 export class Engine implements FrameSink {
-  readonly #isClient: boolean;
-  readonly #ports: Ports;
+  // Memory per connection matters on a server with many idle connections: what every engine
+  // with the same settings shares lives in one {@link EngineConfig}; the closing-handshake state
+  // is created when the connection starts to close; flags share one number.
+  readonly #config: EngineConfig;
   readonly #parser: FrameParser;
   /**
    * Created with the first data frame: an idle connection (most of a busy server's) never needs
-   * one. Until then {@link Engine.#maxFragments} and {@link Engine.#discarding} stand in for it.
+   * one. Until then the {@link DISCARDING} flag stands in for it.
    */
   #assembler: MessageAssembler | undefined;
-  readonly #maxFragments: number;
-  /** Data frames are discarded from now on (our Close is out, RFC 6455 §5.5.1). */
-  #discarding = false;
-  readonly #close: CloseState;
-  readonly #isUtf8: ((bytes: Uint8Array) => boolean) | undefined;
-  readonly #applyMask: (bytes: Uint8Array, key: Uint8Array, offset: number) => number;
-  readonly #maskInto:
-    | ((source: Uint8Array, target: Uint8Array, key: Uint8Array, offset: number) => number)
-    | undefined;
-  /** New buffers whose every byte the engine writes itself (may be uninitialised memory). */
-  readonly #allocate: (size: number) => Uint8Array;
-  #outputs: Output[] = [];
-  /** A message was output since the last {@link Engine.takeOutputs}. */
-  #hasPendingMessage = false;
+  /** {@link OPEN_STATE} (shared, never changed) until the first transition: see {@link Engine.#closing}. */
+  #close: CloseState = OPEN_STATE;
+  /** Created with the first output (an idle connection has none). */
+  #outputs: Output[] | undefined;
+  /** {@link DISCARDING}, {@link PENDING_MESSAGE}, {@link SENDING_FRAGMENTS}, {@link CONTROL_FRAME}. */
+  #flags = 0;
   /**
    * A Close or a failure found after a message that the host has not taken yet. It takes
    * effect at the next {@link Engine.takeOutputs}, so the application can still answer the
    * messages that preceded it (processing in order, as Autobahn's "strict" verdicts ask).
    */
   #deferred: (() => void) | undefined;
-  /** Whether a message of the caller's own fragmentation is in progress (sendFrame). */
-  #isSendingFragments = false;
   #writeCount = 0;
-  readonly #maxMessageBytes: number;
   readonly #deflate: PerMessageDeflate | undefined;
   /** Payload of the control frame being received (at most 125 bytes). */
   #control: Uint8Array = EMPTY;
   #controlFill = 0;
-  #isControlFrame = false;
 
   /**
    * @throws {RangeError} ERR_WS_INVALID_OPTION for a limit that is not a positive number
    */
   constructor(options: EngineOptions) {
-    this.#isClient = options.role === "client";
-    this.#ports = options.ports;
-    const bound = boundAccelerators(options.ports.accelerators);
-    this.#isUtf8 = bound.isUtf8;
-    this.#applyMask = bound.applyMask;
-    this.#maskInto = bound.maskInto;
-    this.#allocate = bound.allocate;
-    const maxMessageBytes = positiveOption(
-      "maxMessageBytes",
-      options.maxMessageBytes ??
-        (this.#isClient
-          ? ENGINE_DEFAULTS.clientMaxMessageBytes
-          : ENGINE_DEFAULTS.serverMaxMessageBytes),
-    );
-    const maxFragments = positiveOption(
-      "maxFragments",
-      options.maxFragments ?? ENGINE_DEFAULTS.maxFragments,
-    );
-    this.#close = new CloseState({
-      isClient: this.#isClient,
-      closeTimeoutMs: positiveOption(
-        "closeTimeoutMs",
-        options.closeTimeoutMs ?? ENGINE_DEFAULTS.closeTimeoutMs,
+    const isClient = options.role === "client";
+    const config = engineConfig(
+      isClient,
+      options.ports,
+      positiveOption(
+        "maxMessageBytes",
+        options.maxMessageBytes ??
+          (isClient
+            ? ENGINE_DEFAULTS.clientMaxMessageBytes
+            : ENGINE_DEFAULTS.serverMaxMessageBytes),
       ),
-      tcpCloseWaitMs: positiveOption(
-        "tcpCloseWaitMs",
-        options.tcpCloseWaitMs ?? ENGINE_DEFAULTS.tcpCloseWaitMs,
-      ),
-    });
-    this.#maxFragments = maxFragments;
-    this.#maxMessageBytes = maxMessageBytes;
+      positiveOption("maxFragments", options.maxFragments ?? ENGINE_DEFAULTS.maxFragments),
+      positiveOption("closeTimeoutMs", options.closeTimeoutMs ?? ENGINE_DEFAULTS.closeTimeoutMs),
+      positiveOption("tcpCloseWaitMs", options.tcpCloseWaitMs ?? ENGINE_DEFAULTS.tcpCloseWaitMs),
+    );
+    this.#config = config;
     this.#deflate = options.deflate;
     // RFC 6455 §5.1: a server must receive masked frames only, a client unmasked ones only.
     // RFC 6455 §5.2: RSV bits only where an extension defines them (permessage-deflate: RSV1).
-    this.#parser = new FrameParser(this, {
-      expectMasked: !this.#isClient,
-      applyMask: this.#applyMask,
-      maskInto: this.#maskInto,
-      allowedRsv: this.#deflate === undefined ? 0 : RSV1,
-    });
+    this.#parser = new FrameParser(this, config.parserOptions);
+    if (this.#deflate !== undefined) this.#parser.setAllowedRsv(RSV1);
   }
 
   /** `open`, `closing` or `closed`. */
@@ -168,7 +144,8 @@ export class Engine implements FrameSink {
 
   /** Whether data may still be sent (the connection is open and no Close was sent). */
   get canSend(): boolean {
-    return !this.#close.hasSentClose && this.#close.phase !== "closed";
+    const close = this.#close;
+    return !close.hasSentClose && close.phase !== "closed";
   }
 
   /**
@@ -192,11 +169,11 @@ export class Engine implements FrameSink {
    */
   takeOutputs(): readonly Output[] {
     // A Close or failure held back behind messages takes effect once those were taken.
-    if (!this.#hasPendingMessage) this.#runDeferred();
+    if ((this.#flags & PENDING_MESSAGE) === 0) this.#runDeferred();
     const outputs = this.#outputs;
-    if (outputs.length === 0) return NO_OUTPUTS;
-    this.#outputs = [];
-    this.#hasPendingMessage = false;
+    if (outputs === undefined) return NO_OUTPUTS;
+    this.#outputs = undefined;
+    this.#flags &= ~PENDING_MESSAGE;
     return outputs;
   }
 
@@ -214,7 +191,7 @@ export class Engine implements FrameSink {
       this.#parser.halt();
       const failure = asProtocolError(error);
       this.#afterDeliveredMessages(() =>
-        this.#apply(this.#close.failConnection(failure, this.#ports.clock.now())),
+        this.#apply(this.#closing().failConnection(failure, this.#config.ports.clock.now())),
       );
     }
   }
@@ -223,19 +200,21 @@ export class Engine implements FrameSink {
   receiveEof(): void {
     this.#parser.halt();
     this.#runDeferred();
-    this.#apply(this.#close.receiveEof());
+    this.#apply(this.#closing().receiveEof());
   }
 
   /** The transport closed or failed (`'close'`/`'error'` on a Node socket). */
   transportClosed(error?: unknown): void {
     this.#parser.halt();
     this.#runDeferred();
-    this.#apply(this.#close.transportClosed(error));
+    this.#apply(this.#closing().transportClosed(error));
   }
 
   /** Call once the clock reaches {@link Engine.nextDeadline}. */
   handleTimeout(): void {
-    const effects = this.#close.handleTimeout(this.#ports.clock.now());
+    // Without a closing handshake there is no deadline: nothing to do.
+    if (this.#close === OPEN_STATE) return;
+    const effects = this.#close.handleTimeout(this.#config.ports.clock.now());
     if (effects.length > 0) this.#parser.halt();
     this.#apply(effects);
   }
@@ -250,7 +229,7 @@ export class Engine implements FrameSink {
    * @returns false, sending nothing, once the closing handshake has started on this side
    */
   send(kind: MessageKind, payload: Uint8Array): boolean {
-    if (this.#isSendingFragments)
+    if ((this.#flags & SENDING_FRAGMENTS) !== 0)
       throw fragmentationError("send() inside a message being sent with sendFrame()");
     if (!this.canSend) return false;
     const opcode = kind === "text" ? Opcode.Text : Opcode.Binary;
@@ -270,14 +249,16 @@ export class Engine implements FrameSink {
    * @returns false, sending nothing, once the closing handshake has started on this side
    */
   sendFrame(opcode: 0 | 1 | 2, payload: Uint8Array, fin: boolean): boolean {
-    if (opcode === Opcode.Continuation && !this.#isSendingFragments) {
+    const isSendingFragments = (this.#flags & SENDING_FRAGMENTS) !== 0;
+    if (opcode === Opcode.Continuation && !isSendingFragments) {
       throw fragmentationError("a continuation frame needs a message started with sendFrame()");
     }
-    if (opcode !== Opcode.Continuation && this.#isSendingFragments) {
+    if (opcode !== Opcode.Continuation && isSendingFragments) {
       throw fragmentationError("a new message cannot start before the current one's final frame");
     }
     if (!this.canSend) return false;
-    this.#isSendingFragments = !fin;
+    if (fin) this.#flags &= ~SENDING_FRAGMENTS;
+    else this.#flags |= SENDING_FRAGMENTS;
     this.#writeFrame(opcode, payload, fin);
     return true;
   }
@@ -320,7 +301,11 @@ export class Engine implements FrameSink {
         code: "ERR_WS_INVALID_CLOSE_CODE",
       });
     }
-    if (typeof reason !== "string" && reason.length > 0 && !isValidUtf8(reason, this.#isUtf8)) {
+    if (
+      typeof reason !== "string" &&
+      reason.length > 0 &&
+      !isValidUtf8(reason, this.#config.isUtf8)
+    ) {
       throw Object.assign(new RangeError("a close reason must be valid UTF-8"), {
         code: "ERR_WS_INVALID_CLOSE_REASON",
       });
@@ -334,9 +319,9 @@ export class Engine implements FrameSink {
           ? ""
           : REASON_DECODER.decode(reason);
     this.#apply(
-      this.#close.startClosingHandshake(
+      this.#closing().startClosingHandshake(
         { code: code ?? 1005, reason: text, payload },
-        this.#ports.clock.now(),
+        this.#config.ports.clock.now(),
       ),
     );
     return true;
@@ -349,22 +334,22 @@ export class Engine implements FrameSink {
   fail(error: ProtocolError): void {
     this.#parser.halt();
     this.#deferred = undefined;
-    this.#apply(this.#close.failConnection(error, this.#ports.clock.now()));
+    this.#apply(this.#closing().failConnection(error, this.#config.ports.clock.now()));
   }
 
   /** Drops TCP at once, without a closing handshake (the outcome is 1006 unless it completed). */
   destroy(): void {
     this.#parser.halt();
     this.#deferred = undefined;
-    this.#apply(this.#close.destroy());
+    this.#apply(this.#closing().destroy());
   }
 
   // ---- FrameSink ----------------------------------------------------------------------------
 
   /** @internal */
   onFrameHeader(header: FrameHeader): void {
-    this.#isControlFrame = isControlOpcode(header.opcode);
-    if (this.#isControlFrame) {
+    if (isControlOpcode(header.opcode)) {
+      this.#flags |= CONTROL_FRAME;
       // RFC 7692 §6: control frames are never compressed; RSV1 on one fails (SPEC.md N12).
       if (header.rsv !== 0) {
         throw new ProtocolError("ERR_WS_UNEXPECTED_RSV", "RSV bits set on a control frame");
@@ -372,18 +357,19 @@ export class Engine implements FrameSink {
       this.#control = header.payloadLength === 0 ? EMPTY : new Uint8Array(header.payloadLength);
       this.#controlFill = 0;
     } else {
+      this.#flags &= ~CONTROL_FRAME;
       this.#dataAssembler().startFrame(header);
     }
   }
 
   /** @internal */
   payloadTarget(header: FrameHeader): Uint8Array | undefined {
-    return this.#isControlFrame ? undefined : this.#assembler?.payloadTarget(header);
+    return (this.#flags & CONTROL_FRAME) !== 0 ? undefined : this.#assembler?.payloadTarget(header);
   }
 
   /** @internal */
   onFramePayload(bytes: Uint8Array): void {
-    if (this.#isControlFrame) {
+    if ((this.#flags & CONTROL_FRAME) !== 0) {
       this.#control.set(bytes, this.#controlFill);
       this.#controlFill += bytes.length;
     } else {
@@ -398,7 +384,7 @@ export class Engine implements FrameSink {
         this.#receivePing(this.#takeControl());
         return;
       case Opcode.Pong:
-        this.#outputs.push({ type: "pong", data: this.#takeControl() });
+        this.#output({ type: "pong", data: this.#takeControl() });
         return;
       case Opcode.Close:
         this.#receiveClose(this.#takeControl());
@@ -409,8 +395,8 @@ export class Engine implements FrameSink {
           const data = message.compressed
             ? this.#inflate(message.binary, message.data)
             : message.data;
-          this.#outputs.push({ type: "message", binary: message.binary, data });
-          this.#hasPendingMessage = true;
+          this.#output({ type: "message", binary: message.binary, data });
+          this.#flags |= PENDING_MESSAGE;
         }
       }
     }
@@ -418,15 +404,32 @@ export class Engine implements FrameSink {
 
   // ---- internals ----------------------------------------------------------------------------
 
+  #output(output: Output): void {
+    const outputs = this.#outputs;
+    if (outputs === undefined) this.#outputs = [output];
+    else outputs.push(output);
+  }
+
+  /**
+   * The closing-handshake state, created for the first transition: until then {@link OPEN_STATE}
+   * (shared by every engine) answers the questions of an open connection. Every transition goes
+   * through here, so the shared state is never changed.
+   */
+  #closing(): CloseState {
+    let close = this.#close;
+    if (close === OPEN_STATE) {
+      close = new CloseState(this.#config);
+      this.#close = close;
+    }
+    return close;
+  }
+
   #dataAssembler(): MessageAssembler {
     let assembler = this.#assembler;
     if (assembler === undefined) {
-      assembler = new MessageAssembler(
-        { maxMessageBytes: this.#maxMessageBytes, maxFragments: this.#maxFragments },
-        this.#isUtf8,
-        this.#allocate,
-      );
-      if (this.#discarding) assembler.discardFromNowOn();
+      const config = this.#config;
+      assembler = new MessageAssembler(config, config.isUtf8, config.allocate);
+      if ((this.#flags & DISCARDING) !== 0) assembler.discardFromNowOn();
       this.#assembler = assembler;
     }
     return assembler;
@@ -437,8 +440,8 @@ export class Engine implements FrameSink {
    * @throws {ProtocolError} 1009 over the limit, 1007 for corrupt data or invalid UTF-8
    */
   #inflate(binary: boolean, data: Uint8Array): Uint8Array {
-    const inflated = this.#deflate!.decompress(data, this.#maxMessageBytes);
-    if (!binary && !isValidUtf8(inflated, this.#isUtf8)) {
+    const inflated = this.#deflate!.decompress(data, this.#config.maxMessageBytes);
+    if (!binary && !isValidUtf8(inflated, this.#config.isUtf8)) {
       throw new ProtocolError("ERR_WS_INVALID_UTF8", "a text message is not valid UTF-8");
     }
     return inflated;
@@ -452,17 +455,19 @@ export class Engine implements FrameSink {
   }
 
   #receivePing(payload: Uint8Array): void {
-    this.#outputs.push({ type: "ping", data: payload });
+    this.#output({ type: "ping", data: payload });
     // RFC 6455 §5.5.2: answer with the same payload, unless our Close is already out (SPEC.md J8).
     if (this.canSend) this.#writeFrame(Opcode.Pong, payload, true);
   }
 
   #receiveClose(payload: Uint8Array): void {
-    const { code, reason } = parseClosePayload(payload, this.#isUtf8);
+    const { code, reason } = parseClosePayload(payload, this.#config.isUtf8);
     // Nothing after the first Close is processed (RFC 6455 §1.4; SPEC.md L8, L26).
     this.#parser.halt();
     this.#afterDeliveredMessages(() =>
-      this.#apply(this.#close.receiveClose({ code, reason, payload }, this.#ports.clock.now())),
+      this.#apply(
+        this.#closing().receiveClose({ code, reason, payload }, this.#config.ports.clock.now()),
+      ),
     );
   }
 
@@ -472,7 +477,7 @@ export class Engine implements FrameSink {
    * every message that came before a Close or a protocol error.
    */
   #afterDeliveredMessages(transition: () => void): void {
-    if (this.#hasPendingMessage) this.#deferred = transition;
+    if ((this.#flags & PENDING_MESSAGE) !== 0) this.#deferred = transition;
     else transition();
   }
 
@@ -489,17 +494,17 @@ export class Engine implements FrameSink {
       switch (effect.type) {
         case "sendClose":
           this.#writeFrame(Opcode.Close, effect.payload, true);
-          this.#discarding = true;
+          this.#flags |= DISCARDING;
           this.#assembler?.discardFromNowOn();
           break;
         case "shutdownWrite":
-          this.#outputs.push({ type: "shutdownWrite" });
+          this.#output({ type: "shutdownWrite" });
           break;
         case "destroy":
-          this.#outputs.push({ type: "destroy" });
+          this.#output({ type: "destroy" });
           break;
         case "closing":
-          this.#outputs.push(
+          this.#output(
             effect.received === undefined
               ? { type: "closing", initiator: effect.initiator }
               : { type: "closing", initiator: effect.initiator, received: effect.received },
@@ -507,7 +512,7 @@ export class Engine implements FrameSink {
           break;
         case "closed":
           this.#parser.halt();
-          this.#outputs.push({ type: "closed", outcome: effect.outcome });
+          this.#output({ type: "closed", outcome: effect.outcome });
           break;
       }
     }
@@ -519,41 +524,115 @@ export class Engine implements FrameSink {
    */
   #writeFrame(opcode: number, payload: Uint8Array, fin: boolean, rsv = 0): void {
     const length = payload.length;
-    if (this.#isClient) {
+    const config = this.#config;
+    if (config.isClient) {
       const maskKey = MASK_KEY;
-      this.#ports.random.fill(maskKey);
+      config.ports.random.fill(maskKey);
       const headerBytes = headerLength(length, true);
       // Every byte of the frame is written below: the header, then the masked payload.
-      const frame = allocateFrame(headerBytes + length, this.#allocate);
+      const frame = allocateFrame(headerBytes + length, config.allocate);
       writeHeader(frame, 0, fin, rsv, opcode, length, maskKey);
       if (length > 0) {
         const body = frame.subarray(headerBytes);
-        if (this.#maskInto !== undefined) {
-          this.#maskInto(payload, body, maskKey, 0);
+        if (config.maskInto !== undefined) {
+          config.maskInto(payload, body, maskKey, 0);
         } else {
           body.set(payload);
-          this.#applyMask(body, maskKey, 0);
+          config.applyMask(body, maskKey, 0);
         }
       }
-      this.#outputs.push({ type: "write", data: frame });
+      this.#output({ type: "write", data: frame });
       this.#writeCount++;
       return;
     }
     const headerBytes = headerLength(length, false);
     if (length <= SMALL_FRAME_BYTES) {
       // One small copy is cheaper than a second write.
-      const frame = allocateFrame(headerBytes + length, this.#allocate);
+      const frame = allocateFrame(headerBytes + length, config.allocate);
       writeHeader(frame, 0, fin, rsv, opcode, length, undefined);
       frame.set(payload, headerBytes);
-      this.#outputs.push({ type: "write", data: frame });
+      this.#output({ type: "write", data: frame });
       this.#writeCount++;
       return;
     }
-    const header = allocateFrame(headerBytes, this.#allocate);
+    const header = allocateFrame(headerBytes, config.allocate);
     writeHeader(header, 0, fin, rsv, opcode, length, undefined);
-    this.#outputs.push({ type: "write", data: header }, { type: "write", data: payload });
+    this.#output({ type: "write", data: header });
+    this.#output({ type: "write", data: payload });
     this.#writeCount += 2;
   }
+}
+
+/** Flags of an {@link Engine}. Data frames are discarded from now on (our Close is out, RFC 6455 §5.5.1). */
+const DISCARDING = 1;
+/** A message was output since the last {@link Engine.takeOutputs}. */
+const PENDING_MESSAGE = 2;
+/** A message of the caller's own fragmentation is in progress (sendFrame). */
+const SENDING_FRAGMENTS = 4;
+/** The frame being received is a control frame. */
+const CONTROL_FRAME = 8;
+
+/**
+ * The closing-handshake state of every engine that has not started to close: only read, never
+ * transitioned (an engine creates its own state for its first transition, `Engine.#closing`).
+ */
+const OPEN_STATE = new CloseState({ isClient: false, closeTimeoutMs: 1, tcpCloseWaitMs: 1 });
+
+/**
+ * What engines with the same role, ports and limits share: one object for all the connections
+ * of a server rather than a copy of each setting per connection.
+ */
+interface EngineConfig extends BoundAccelerators {
+  readonly isClient: boolean;
+  readonly ports: Ports;
+  readonly maxMessageBytes: number;
+  readonly maxFragments: number;
+  readonly closeTimeoutMs: number;
+  readonly tcpCloseWaitMs: number;
+  readonly parserOptions: FrameParserOptions;
+}
+
+/** Configs by ports, then by settings. A few entries per ports object in practice. */
+const configCache = new WeakMap<Ports, Map<string, EngineConfig>>();
+/** Past this many settings per ports object the cache starts again (it stays bounded). */
+const MAX_CONFIGS_PER_PORTS = 64;
+
+function engineConfig(
+  isClient: boolean,
+  ports: Ports,
+  maxMessageBytes: number,
+  maxFragments: number,
+  closeTimeoutMs: number,
+  tcpCloseWaitMs: number,
+): EngineConfig {
+  const key = `${isClient} ${maxMessageBytes} ${maxFragments} ${closeTimeoutMs} ${tcpCloseWaitMs}`;
+  let byKey = configCache.get(ports);
+  if (byKey === undefined) {
+    byKey = new Map();
+    configCache.set(ports, byKey);
+  }
+  let config = byKey.get(key);
+  if (config === undefined) {
+    const bound = boundAccelerators(ports.accelerators);
+    config = Object.freeze({
+      ...bound,
+      isClient,
+      ports,
+      maxMessageBytes,
+      maxFragments,
+      closeTimeoutMs,
+      tcpCloseWaitMs,
+      parserOptions: Object.freeze({
+        expectMasked: !isClient,
+        applyMask: bound.applyMask,
+        maskInto: bound.maskInto,
+        allowedRsv: 0,
+      }),
+    });
+    if (byKey.size >= MAX_CONFIGS_PER_PORTS) byKey.clear();
+    byKey.set(key, config);
+  }
+  return config;
 }
 
 /** Zero-filled memory, for hosts that provide no `allocUninitialized`. */

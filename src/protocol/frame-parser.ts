@@ -17,8 +17,8 @@ import {
 import { applyMask } from "./mask.js";
 
 /**
- * The header of the frame being parsed. The parser reuses one object for every frame, so a
- * sink must copy what it wants to keep.
+ * The header of the frame being parsed. The parser passes itself (its getters describe the
+ * current frame), so a sink must copy what it wants to keep.
  */
 export interface FrameHeader {
   fin: boolean;
@@ -67,8 +67,12 @@ export interface FrameParserOptions {
 /** The high 32 bits of 2^53 − 1, the largest length a number holds exactly. */
 const MAX_SAFE_HIGH = 0x1fffff;
 
-const HEADER = 0;
-const PAYLOAD = 1;
+/** Flags of a parser, above its allowed RSV bits (0–7). Reading a payload, not a header. */
+const IN_PAYLOAD = 8;
+const HALTED = 16;
+const RSV_BITS = 7;
+/** In {@link FrameParser.#head}, above the first header byte: the MASK bit. */
+const MASKED = 0x100;
 
 /**
  * One scratch key for every parser: a parser keeps its frame's key as a number, and the bytes
@@ -93,23 +97,17 @@ function maskKeyBytes(key: number): Uint8Array {
  * each chunk it pushes. A payload that spans chunks may instead be copied (and unmasked on the
  * way) into a buffer the sink provides ({@link FrameSink.payloadTarget}).
  */
-export class FrameParser {
+export class FrameParser implements FrameHeader {
+  // Memory per connection matters on a server with many idle connections: the options object is
+  // kept (an engine passes one shared by all its parsers), the current header is two numbers
+  // of the parser itself, and the small flags share one number.
   readonly #sink: FrameSink;
-  readonly #expectMasked: boolean;
-  readonly #applyMask: (bytes: Uint8Array, maskKey: Uint8Array, keyOffset: number) => number;
-  readonly #maskInto:
-    | ((source: Uint8Array, target: Uint8Array, maskKey: Uint8Array, keyOffset: number) => number)
-    | undefined;
-  #allowedRsv: number;
-  #state = HEADER;
-  #halted = false;
-  readonly #header: FrameHeader = {
-    fin: false,
-    rsv: 0,
-    opcode: 0,
-    masked: false,
-    payloadLength: 0,
-  };
+  readonly #options: FrameParserOptions;
+  /** The allowed RSV bits, {@link IN_PAYLOAD} and {@link HALTED}. */
+  #flags: number;
+  /** The first header byte of the current frame (FIN, RSV, opcode), and {@link MASKED}. */
+  #head = 0;
+  #payloadLength = 0;
   /** The frame's masking key as a big-endian 32-bit number (see {@link maskKeyBytes}). */
   #maskKey = 0;
   #keyOffset = 0;
@@ -120,27 +118,51 @@ export class FrameParser {
   #headerBytes: Uint8Array | undefined;
   #headerFill = 0;
 
+  /** The parser keeps `options`: do not change them afterwards. */
   constructor(sink: FrameSink, options: FrameParserOptions) {
     this.#sink = sink;
-    this.#expectMasked = options.expectMasked;
-    this.#applyMask = options.applyMask ?? applyMask;
-    this.#maskInto = options.maskInto;
-    this.#allowedRsv = options.allowedRsv ?? 0;
+    this.#options = options;
+    this.#flags = (options.allowedRsv ?? 0) & RSV_BITS;
+  }
+
+  /** The current frame's FIN bit. */
+  get fin(): boolean {
+    return (this.#head & 0x80) !== 0;
+  }
+
+  /** The current frame's RSV bits as a number 0–7 (RSV1 = 4, RSV2 = 2, RSV3 = 1). */
+  get rsv(): number {
+    return (this.#head >> 4) & 0x7;
+  }
+
+  /** The current frame's opcode. */
+  get opcode(): number {
+    return this.#head & 0xf;
+  }
+
+  /** Whether the current frame is masked. */
+  get masked(): boolean {
+    return (this.#head & MASKED) !== 0;
+  }
+
+  /** The current frame's payload length. */
+  get payloadLength(): number {
+    return this.#payloadLength;
   }
 
   /** Changes which RSV bits are allowed (once an extension is negotiated). */
   setAllowedRsv(bits: number): void {
-    this.#allowedRsv = bits;
+    this.#flags = (this.#flags & ~RSV_BITS) | (bits & RSV_BITS);
   }
 
   /** Stops parsing: later input, and the rest of the current chunk, are ignored. */
   halt(): void {
-    this.#halted = true;
+    this.#flags |= HALTED;
   }
 
   /** Whether {@link FrameParser.halt} was called. */
   get halted(): boolean {
-    return this.#halted;
+    return (this.#flags & HALTED) !== 0;
   }
 
   /**
@@ -150,45 +172,49 @@ export class FrameParser {
   push(chunk: Uint8Array): void {
     const length = chunk.length;
     let pos = 0;
-    while (pos < length && !this.#halted) {
-      if (this.#state === HEADER) {
+    while (pos < length && (this.#flags & HALTED) === 0) {
+      if ((this.#flags & IN_PAYLOAD) === 0) {
         pos = this.#readHeader(chunk, pos);
         continue;
       }
-      const header = this.#header;
+      const payloadLength = this.#payloadLength;
+      const masked = (this.#head & MASKED) !== 0;
       const remaining = this.#remaining;
       const take = Math.min(remaining, length - pos);
       const source = chunk.subarray(pos, pos + take);
       pos += take;
       this.#remaining = remaining - take;
       // A payload cut by the end of the chunk: the sink may take it into one buffer of its own.
-      if (remaining === header.payloadLength && take < remaining) {
-        this.#target = this.#sink.payloadTarget?.(header);
-        if (this.#halted) return;
+      if (remaining === payloadLength && take < remaining) {
+        this.#target = this.#sink.payloadTarget?.(this);
+        if ((this.#flags & HALTED) !== 0) return;
       }
       const target = this.#target;
       let piece = source;
       if (target !== undefined) {
-        const at = header.payloadLength - remaining;
+        const at = payloadLength - remaining;
         piece = target.subarray(at, at + take);
-        if (header.masked && this.#maskInto !== undefined) {
-          this.#keyOffset = this.#maskInto(
-            source,
-            piece,
-            maskKeyBytes(this.#maskKey),
-            this.#keyOffset,
-          );
+        const maskInto = this.#options.maskInto;
+        if (masked && maskInto !== undefined) {
+          this.#keyOffset = maskInto(source, piece, maskKeyBytes(this.#maskKey), this.#keyOffset);
         } else {
           piece.set(source);
-          if (header.masked)
-            this.#keyOffset = this.#applyMask(piece, maskKeyBytes(this.#maskKey), this.#keyOffset);
+          if (masked) this.#unmask(piece);
         }
-      } else if (header.masked) {
-        this.#keyOffset = this.#applyMask(source, maskKeyBytes(this.#maskKey), this.#keyOffset);
+      } else if (masked) {
+        this.#unmask(source);
       }
       this.#sink.onFramePayload(piece);
-      if (this.#remaining === 0 && !this.#halted) this.#endFrame();
+      if (this.#remaining === 0 && (this.#flags & HALTED) === 0) this.#endFrame();
     }
+  }
+
+  #unmask(bytes: Uint8Array): void {
+    this.#keyOffset = (this.#options.applyMask ?? applyMask)(
+      bytes,
+      maskKeyBytes(this.#maskKey),
+      this.#keyOffset,
+    );
   }
 
   /** Reads header bytes from `chunk` at `pos`; returns the new position. */
@@ -222,7 +248,7 @@ export class FrameParser {
   #checkFirstBytes(byte0: number, byte1: number): number {
     const rsv = (byte0 >> 4) & 0x7;
     const opcode = byte0 & 0xf;
-    if ((rsv & ~this.#allowedRsv) !== 0) {
+    if ((rsv & ~(this.#flags & RSV_BITS)) !== 0) {
       throw new ProtocolError(
         "ERR_WS_UNEXPECTED_RSV",
         `RSV bits ${rsv.toString(2).padStart(3, "0")} set without an extension that defines them`,
@@ -232,7 +258,7 @@ export class FrameParser {
       throw new ProtocolError("ERR_WS_INVALID_OPCODE", `reserved opcode 0x${opcode.toString(16)}`);
     }
     const masked = (byte1 & 0x80) !== 0;
-    if (masked !== this.#expectMasked) {
+    if (masked !== this.#options.expectMasked) {
       throw masked
         ? new ProtocolError("ERR_WS_MASKED_FRAME", "a server must not mask the frames it sends")
         : new ProtocolError("ERR_WS_UNMASKED_FRAME", "a client must mask every frame it sends");
@@ -258,13 +284,10 @@ export class FrameParser {
 
   /** Decodes a complete header that starts at `bytes[at]`, then tells the sink. */
   #decodeHeader(bytes: Uint8Array, at: number): void {
-    const header = this.#header;
     const byte0 = bytes[at]!;
     const byte1 = bytes[at + 1]!;
-    header.fin = (byte0 & 0x80) !== 0;
-    header.rsv = (byte0 >> 4) & 0x7;
-    header.opcode = byte0 & 0xf;
-    header.masked = (byte1 & 0x80) !== 0;
+    const masked = (byte1 & 0x80) !== 0;
+    this.#head = masked ? byte0 | MASKED : byte0;
     let length = byte1 & 0x7f;
     let o = at + 2;
     if (length === 126) {
@@ -294,25 +317,25 @@ export class FrameParser {
       o += 8;
     }
     // A longer-than-needed length encoding is accepted on receipt (SPEC.md H3).
-    header.payloadLength = length;
-    if (header.masked) {
+    this.#payloadLength = length;
+    if (masked) {
       this.#maskKey =
         ((bytes[o]! << 24) | (bytes[o + 1]! << 16) | (bytes[o + 2]! << 8) | bytes[o + 3]!) >>> 0;
     }
     this.#keyOffset = 0;
-    this.#sink.onFrameHeader(header);
-    if (this.#halted) return;
+    this.#sink.onFrameHeader(this);
+    if ((this.#flags & HALTED) !== 0) return;
     if (length === 0) {
       this.#endFrame();
     } else {
       this.#remaining = length;
-      this.#state = PAYLOAD;
+      this.#flags |= IN_PAYLOAD;
     }
   }
 
   #endFrame(): void {
-    this.#state = HEADER;
+    this.#flags &= ~IN_PAYLOAD;
     this.#target = undefined;
-    this.#sink.onFrameEnd(this.#header);
+    this.#sink.onFrameEnd(this);
   }
 }

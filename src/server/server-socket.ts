@@ -10,8 +10,12 @@ import { MAX_CLOSE_REASON_BYTES, isWireCloseCode } from "../protocol/close-codes
 import { SEND_COPIES_UP_TO_BYTES } from "../protocol/engine.js";
 import type { CloseInitiator, CloseOutcome } from "../protocol/close-state.js";
 import type { AbnormalCause, ProtocolError } from "../protocol/errors.js";
-import type { Transport } from "../node/transport.js";
-import { defineEventHandlerAttributes } from "../facade/event-handlers.js";
+import type { Transport, TransportHandlers } from "../node/transport.js";
+import {
+  EventHandlerAttribute,
+  defineEventHandlerAttributes,
+  type Handler,
+} from "../facade/event-handlers.js";
 import {
   decodeText,
   toBinaryData,
@@ -83,13 +87,15 @@ export interface ServerSocketInit {
   readonly remotePort: number | undefined;
   readonly remoteFamily: string | undefined;
   readonly binaryType: BinaryType;
+  /** The server's open connections: the socket leaves it once closed. */
+  readonly clients: Set<ServerWebSocket>;
 }
 
 /**
  * One accepted WebSocket connection. Created by `WebSocketServer`; listen for `message`,
  * `close`, `ping`, `pong` and `drain`.
  */
-export class ServerWebSocket extends EventTarget {
+export class ServerWebSocket extends EventTarget implements TransportHandlers {
   static readonly CONNECTING = CONNECTING;
   static readonly OPEN = OPEN;
   static readonly CLOSING = CLOSING;
@@ -114,18 +120,53 @@ export class ServerWebSocket extends EventTarget {
   readonly #remotePort: number | undefined;
   readonly #remoteFamily: string | undefined;
   #transport: Transport | undefined;
+  readonly #clients: Set<ServerWebSocket>;
   #readyState: number = OPEN;
   #bufferedAmount = 0;
   #binaryType: BinaryType;
   /** Messages waiting behind a Blob (created when one is needed: most connections never do). */
   #queue: Outgoing[] | undefined;
   #pendingClose: { code: number | undefined; reason: Uint8Array } | undefined;
-  /** Created on first use of {@link ServerWebSocket.closed}. */
-  #closed: Promise<ServerCloseInfo> | undefined;
-  #resolveClosed: ((info: ServerCloseInfo) => void) | undefined;
-  #overrideCause: { code: string; message: string } | undefined;
-  #drainWaiters: (() => void)[] | undefined;
-  #closeInfo: ServerCloseInfo | undefined;
+  /** What most connections never use until they close: created on first need. */
+  #more: SocketExtras | undefined;
+
+  // The on* handler values (SPEC.md B12, E16): fields, not a map per socket; the handlers
+  // applications seldom set are kept with the extras.
+  #onmessage: Handler = null;
+  #onclose: Handler = null;
+
+  static {
+    defineEventHandlerAttributes(ServerWebSocket.prototype, [
+      new EventHandlerAttribute<ServerWebSocket>("open", {
+        get: (target) => target.#more?.onopen ?? null,
+        set: (target, value) => (target.#extras().onopen = value),
+      }),
+      new EventHandlerAttribute<ServerWebSocket>("message", {
+        get: (target) => target.#onmessage,
+        set: (target, value) => (target.#onmessage = value),
+      }),
+      new EventHandlerAttribute<ServerWebSocket>("error", {
+        get: (target) => target.#more?.onerror ?? null,
+        set: (target, value) => (target.#extras().onerror = value),
+      }),
+      new EventHandlerAttribute<ServerWebSocket>("close", {
+        get: (target) => target.#onclose,
+        set: (target, value) => (target.#onclose = value),
+      }),
+      new EventHandlerAttribute<ServerWebSocket>("ping", {
+        get: (target) => target.#more?.onping ?? null,
+        set: (target, value) => (target.#extras().onping = value),
+      }),
+      new EventHandlerAttribute<ServerWebSocket>("pong", {
+        get: (target) => target.#more?.onpong ?? null,
+        set: (target, value) => (target.#extras().onpong = value),
+      }),
+      new EventHandlerAttribute<ServerWebSocket>("drain", {
+        get: (target) => target.#more?.ondrain ?? null,
+        set: (target, value) => (target.#extras().ondrain = value),
+      }),
+    ]);
+  }
 
   /** @internal Use `WebSocketServer`; sockets cannot be constructed directly. */
   constructor(key: symbol, init: ServerSocketInit) {
@@ -139,20 +180,22 @@ export class ServerWebSocket extends EventTarget {
     this.#remotePort = init.remotePort;
     this.#remoteFamily = init.remoteFamily;
     this.#binaryType = init.binaryType;
+    this.#clients = init.clients;
   }
 
   /** Resolves, never rejects, once the connection is over. */
   get closed(): Promise<ServerCloseInfo> {
-    if (this.#closed === undefined) {
-      const info = this.#closeInfo;
-      this.#closed =
+    const more = this.#extras();
+    if (more.closed === undefined) {
+      const info = more.closeInfo;
+      more.closed =
         info === undefined
           ? new Promise((resolve) => {
-              this.#resolveClosed = resolve;
+              more.resolveClosed = resolve;
             })
           : Promise.resolve(info);
     }
-    return this.#closed;
+    return more.closed;
   }
 
   /** @internal */
@@ -343,7 +386,8 @@ export class ServerWebSocket extends EventTarget {
   /** Resolves once `bufferedAmount` is 0 (at once if it already is, or once closed). */
   drained(): Promise<void> {
     if (this.#bufferedAmount === 0 || this.#readyState === CLOSED) return Promise.resolve();
-    return new Promise((resolve) => (this.#drainWaiters ??= []).push(resolve));
+    const more = this.#extras();
+    return new Promise((resolve) => (more.drainWaiters ??= []).push(resolve));
   }
 
   get [Symbol.toStringTag](): string {
@@ -354,7 +398,7 @@ export class ServerWebSocket extends EventTarget {
 
   /** @internal The heartbeat or the server decided to drop this connection, for this reason. */
   destroyWithCause(code: string, message: string): void {
-    this.#overrideCause ??= { code, message };
+    this.#extras().overrideCause ??= { code, message };
     this.destroy();
   }
 
@@ -365,7 +409,7 @@ export class ServerWebSocket extends EventTarget {
 
   /** @internal */
   get closeInfo(): ServerCloseInfo | undefined {
-    return this.#closeInfo;
+    return this.#more?.closeInfo;
   }
 
   /** @internal */
@@ -410,7 +454,9 @@ export class ServerWebSocket extends EventTarget {
 
   /** @internal The connection is over: settle `closed`, then fire `close` from a task. */
   handleClosed(outcome: CloseOutcome): ServerCloseInfo {
-    const cause = describeCause(outcome, this.#overrideCause);
+    this.#clients.delete(this);
+    const more = this.#extras();
+    const cause = describeCause(outcome, more.overrideCause);
     const info: ServerCloseInfo = {
       code: outcome.code,
       reason: outcome.reason,
@@ -419,11 +465,11 @@ export class ServerWebSocket extends EventTarget {
       ...(cause === undefined ? {} : { cause }),
       ...(outcome.sentCode === undefined ? {} : { sentCode: outcome.sentCode }),
     };
-    this.#closeInfo = info;
+    more.closeInfo = info;
     this.#queue = undefined;
     this.#pendingClose = undefined;
-    this.#resolveClosed?.(info);
-    this.#resolveClosed = undefined;
+    more.resolveClosed?.(info);
+    more.resolveClosed = undefined;
     setImmediate(() => {
       this.#readyState = CLOSED;
       this.#transport = undefined;
@@ -458,23 +504,19 @@ export class ServerWebSocket extends EventTarget {
     }
   }
 
+  #extras(): SocketExtras {
+    return (this.#more ??= new SocketExtras());
+  }
+
   #settleDrain(): void {
-    const waiters = this.#drainWaiters;
+    const more = this.#more;
+    const waiters = more?.drainWaiters;
     if (waiters === undefined) return;
-    this.#drainWaiters = undefined;
+    more!.drainWaiters = undefined;
     for (const resolve of waiters) resolve();
   }
 }
 
-defineEventHandlerAttributes(ServerWebSocket.prototype, [
-  "open",
-  "message",
-  "error",
-  "close",
-  "ping",
-  "pong",
-  "drain",
-]);
 for (const [name, value] of [
   ["CONNECTING", CONNECTING],
   ["OPEN", OPEN],
@@ -484,6 +526,21 @@ for (const [name, value] of [
   const descriptor = { value, writable: false, enumerable: true, configurable: false };
   Object.defineProperty(ServerWebSocket, name, descriptor);
   Object.defineProperty(ServerWebSocket.prototype, name, descriptor);
+}
+
+/** The state of a {@link ServerWebSocket} that most connections do not need while open. */
+class SocketExtras {
+  /** Created on first use of {@link ServerWebSocket.closed}. */
+  closed: Promise<ServerCloseInfo> | undefined = undefined;
+  resolveClosed: ((info: ServerCloseInfo) => void) | undefined = undefined;
+  overrideCause: { code: string; message: string } | undefined = undefined;
+  drainWaiters: (() => void)[] | undefined = undefined;
+  closeInfo: ServerCloseInfo | undefined = undefined;
+  onopen: Handler = null;
+  onerror: Handler = null;
+  onping: Handler = null;
+  onpong: Handler = null;
+  ondrain: Handler = null;
 }
 
 function describeCause(

@@ -30,8 +30,6 @@ import {
   type WebSocketServerOptions,
 } from "./options.js";
 import type { AcceptableUpgradeRequest as ValidUpgradeRequest } from "../protocol/handshake/server-handshake.js";
-import type { TransportHandlers } from "../node/transport.js";
-import type { CloseInitiator, CloseOutcome } from "../protocol/close-state.js";
 import { ServerWebSocket, type ServerCloseInfo } from "./server-socket.js";
 import { HandshakesPerIp } from "./handshakes-per-ip.js";
 
@@ -537,7 +535,11 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       remotePort: net.remotePort,
       remoteFamily: net.remoteFamily,
       binaryType: options.binaryType,
+      clients: this.#clients,
     });
+    // The handshake is decided: stop counting it (P9) before the transport and the application
+    // add their own 'close' listeners, so that the socket's listener array stays small.
+    this.#perIp.leave(socket);
     const transport = acceptUpgrade(
       socket,
       key,
@@ -552,7 +554,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
         tcpCloseWaitMs: options.tcpCloseWaitMs,
         ...(deflate === undefined ? {} : { deflate }),
       },
-      new ConnectionHandlers(client, this.#clients),
+      client,
     );
     socket.off("error", noop); // the transport listens for errors from now on
     client.attach(transport);
@@ -616,45 +618,6 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
         );
       }
     }
-  }
-}
-
-/**
- * Hands what a connection's transport reports to its socket: one small object per connection
- * instead of a closure per event (memory per idle connection, docs/benchmarks.md).
- */
-class ConnectionHandlers implements TransportHandlers {
-  readonly #client: ServerWebSocket;
-  readonly #clients: Set<ServerWebSocket>;
-
-  constructor(client: ServerWebSocket, clients: Set<ServerWebSocket>) {
-    this.#client = client;
-    this.#clients = clients;
-  }
-
-  message(binary: boolean, data: Uint8Array): void {
-    this.#client.handleMessage(binary, data);
-  }
-
-  ping(data: Uint8Array): void {
-    this.#client.handlePing(data);
-  }
-
-  pong(data: Uint8Array): void {
-    this.#client.handlePong(data);
-  }
-
-  closing(initiator: CloseInitiator): void {
-    this.#client.handleClosing(initiator);
-  }
-
-  drain(): void {
-    this.#client.handleDrain();
-  }
-
-  closed(outcome: CloseOutcome): void {
-    this.#clients.delete(this.#client);
-    this.#client.handleClosed(outcome);
   }
 }
 

@@ -23,7 +23,7 @@ import {
   recordCloseDetails,
   type CloseDetails,
 } from "./close-details.js";
-import { getEventHandler, setEventHandler } from "../facade/event-handlers.js";
+import { EventHandlerAttribute } from "../facade/event-handlers.js";
 import { decodeText, toArrayBuffer, toOutgoing, type Outgoing } from "../facade/message-data.js";
 import { CloseEvent, MessageEvent, defineToStringTag } from "./events.js";
 import { getUrlRecord } from "./url.js";
@@ -206,10 +206,10 @@ export class WebSocket extends EventTarget {
     this.#dialing = dial(toDialOptions(this.#url, protocols, resolved), {
       open: (transport, info) => this.#onOpen(transport, info),
       failed: (failure) => this.#onFailed(failure),
-      message: (binary, data) => this.#onMessage(binary, data),
-      pong: (data) => this.#onPong(data),
-      closing: (initiator, received) => this.#onClosing(initiator, received),
-      closed: (outcome) => this.#onClosed(outcome),
+      handleMessage: (binary, data) => this.#onMessage(binary, data),
+      handlePong: (data) => this.#onPong(data),
+      handleClosing: (initiator, received) => this.#onClosing(initiator, received),
+      handleClosed: (outcome) => this.#onClosed(outcome),
     });
   }
 
@@ -338,29 +338,50 @@ export class WebSocket extends EventTarget {
   // the server socket through facade/event-handlers.ts ----------------------------------------
 
   get onopen(): Handler {
-    return getEventHandler(this, "open");
+    return this.#onopen;
   }
   set onopen(value: Handler) {
-    setEventHandler(this, "open", value);
+    WebSocket.#onopenAttribute.set(this, value);
   }
   get onmessage(): Handler {
-    return getEventHandler(this, "message");
+    return this.#onmessage;
   }
   set onmessage(value: Handler) {
-    setEventHandler(this, "message", value);
+    WebSocket.#onmessageAttribute.set(this, value);
   }
   get onerror(): Handler {
-    return getEventHandler(this, "error");
+    return this.#onerror;
   }
   set onerror(value: Handler) {
-    setEventHandler(this, "error", value);
+    WebSocket.#onerrorAttribute.set(this, value);
   }
   get onclose(): Handler {
-    return getEventHandler(this, "close");
+    return this.#onclose;
   }
   set onclose(value: Handler) {
-    setEventHandler(this, "close", value);
+    WebSocket.#oncloseAttribute.set(this, value);
   }
+
+  #onopen: Handler = null;
+  #onmessage: Handler = null;
+  #onerror: Handler = null;
+  #onclose: Handler = null;
+  static readonly #onopenAttribute = new EventHandlerAttribute<WebSocket>("open", {
+    get: (target) => target.#onopen,
+    set: (target, value) => (target.#onopen = value),
+  });
+  static readonly #onmessageAttribute = new EventHandlerAttribute<WebSocket>("message", {
+    get: (target) => target.#onmessage,
+    set: (target, value) => (target.#onmessage = value),
+  });
+  static readonly #onerrorAttribute = new EventHandlerAttribute<WebSocket>("error", {
+    get: (target) => target.#onerror,
+    set: (target, value) => (target.#onerror = value),
+  });
+  static readonly #oncloseAttribute = new EventHandlerAttribute<WebSocket>("close", {
+    get: (target) => target.#onclose,
+    set: (target, value) => (target.#onclose = value),
+  });
 
   // ---- sending ------------------------------------------------------------------------------
 

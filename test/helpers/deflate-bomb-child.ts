@@ -183,10 +183,10 @@ function runClient(url: string): void {
       failed(failure) {
         send({ error: failure.message });
       },
-      message() {
+      handleMessage() {
         messages++;
       },
-      closed(outcome) {
+      handleClosed(outcome) {
         const elapsedMs = performance.now() - start;
         const after = memory();
         const report: BombReport = {

@@ -102,8 +102,8 @@ function dialPeer(
             t.after(() => transport.destroy());
           },
           failed: resolve,
-          message: (binary, data) => messages.push({ binary, data: Buffer.from(data) }),
-          closed: resolveClosed,
+          handleMessage: (binary, data) => messages.push({ binary, data: Buffer.from(data) }),
+          handleClosed: resolveClosed,
         },
       );
     });

@@ -535,3 +535,34 @@ test("L11/L12: wired together, the server half-closes first and both ends are cl
   assert.equal(client.outcome?.wasClean, true);
   assert.equal(server.outcome?.wasClean, true);
 });
+
+for (const role of ROLES) {
+  test(`${role}: engines with the same ports and settings close independently (shared settings, own closing state)`, () => {
+    const { ports, clock } = fakePorts();
+    const options = { role, ports, closeTimeoutMs: 1000, tcpCloseWaitMs: 500 } as const;
+    const engines = [new Engine(options), new Engine(options), new Engine(options)] as const;
+    const [closed, failed, open] = engines;
+    closed.close(1000, "bye");
+    failed.fail(new ProtocolError("ERR_WS_INTERNAL_ERROR", "internal error"));
+    assert.equal(closed.phase, "closing");
+    assert.equal(failed.phase, "closing");
+    assert.equal(open.phase, "open");
+    assert.equal(open.canSend, true);
+    assert.equal(open.nextDeadline(), undefined);
+    assert.equal(closed.nextDeadline(), clock.now() + 1000);
+    assert.equal(failed.nextDeadline(), clock.now() + 500);
+    // A timeout on the open engine changes nothing; the closing one gives up at its deadline.
+    clock.advance(1000);
+    open.handleTimeout();
+    closed.handleTimeout();
+    assert.equal(open.phase, "open");
+    assert.deepEqual(open.takeOutputs(), []);
+    assert.equal(closed.phase, "closed");
+    assert.equal(closed.outcome?.code, 1006);
+    open.destroy();
+    assert.equal(open.outcome?.initiator, "local");
+    assert.equal(failed.phase, "closing");
+    // A new engine with the same settings starts open.
+    assert.equal(new Engine(options).phase, "open");
+  });
+}

@@ -193,6 +193,77 @@ describe("events and on* handlers", () => {
     assert.deepEqual(calls, ["listener one", "handler one", "listener two", "listener three"]);
   });
 
+  test("E16: each on* handler keeps the position of its first non-null assignment; null then a new value moves it last", async (t) => {
+    const { server, port } = await startServer(t);
+    const accepted = nextConnection(server);
+    const client = await RawClient.connect(port);
+    t.after(() => client.destroy());
+    const { socket } = await accepted;
+    for (const type of ["open", "message", "error", "close", "ping", "pong", "drain"] as const) {
+      const name = `on${type}` as const;
+      const order: string[] = [];
+      const a = (): number => order.push("A");
+      const b = (): number => order.push("B");
+      socket.addEventListener(type, a);
+      socket[name] = () => order.push("H1");
+      socket.addEventListener(type, b);
+      socket.dispatchEvent(new Event(type));
+      socket[name] = () => order.push("H2");
+      socket.dispatchEvent(new Event(type));
+      socket[name] = null;
+      socket[name] = () => order.push("H3");
+      socket.dispatchEvent(new Event(type));
+      assert.deepEqual(order, ["A", "H1", "B", "A", "H2", "B", "A", "B", "H3"], name);
+      socket[name] = null;
+      socket.removeEventListener(type, a);
+      socket.removeEventListener(type, b);
+    }
+  });
+
+  test("B12: handlers belong to their socket: this is the socket, and two sockets' handlers never mix", async (t) => {
+    const { server, port } = await startServer(t);
+    const first = nextConnection(server);
+    const client1 = await RawClient.connect(port);
+    t.after(() => client1.destroy());
+    const { socket: socket1 } = await first;
+    const second = nextConnection(server);
+    const client2 = await RawClient.connect(port);
+    t.after(() => client2.destroy());
+    const { socket: socket2 } = await second;
+    const calls: string[] = [];
+    socket1.onmessage = function (this: unknown, e) {
+      calls.push(`1 ${String(e.data)} ${this === socket1}`);
+    };
+    socket2.onmessage = function (this: unknown, e) {
+      calls.push(`2 ${String(e.data)} ${this === socket2}`);
+    };
+    const object = { handleEvent: () => calls.push("object") };
+    socket2.onping = object;
+    assert.equal(socket1.onping, null);
+    assert.equal(socket2.onping, object);
+    client1.sendText("a");
+    await waitUntil(() => calls.length === 1, "the first message");
+    client2.sendText("b");
+    await waitUntil(() => calls.length === 2, "the second message");
+    socket1.onmessage = null;
+    assert.equal(typeof socket2.onmessage, "function");
+    client1.sendText("c");
+    client2.sendText("d");
+    client2.sendPing(new Uint8Array([1]));
+    await waitUntil(() => calls.length === 3, "the third message");
+    await client2.nextFrame(); // the Pong: the ping event has been dispatched by now
+    assert.deepEqual(calls, ["1 a true", "2 b true", "2 d true"]);
+  });
+
+  test("B12: the on* accessors refuse a receiver that is not a ServerWebSocket (TypeError)", () => {
+    for (const type of ["open", "message", "error", "close", "ping", "pong", "drain"]) {
+      const descriptor = Object.getOwnPropertyDescriptor(ServerWebSocket.prototype, `on${type}`)!;
+      assert.equal(descriptor.enumerable, true);
+      assert.throws(() => descriptor.get!.call({}), TypeError);
+      assert.throws(() => descriptor.set!.call(new EventTarget(), () => {}), TypeError);
+    }
+  });
+
   test("ServerCloseEvent is an Event with code, reason, wasClean, initiator and cause", async (t) => {
     const { server, port } = await startServer(t);
     const accepted = nextConnection(server);

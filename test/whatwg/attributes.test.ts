@@ -309,6 +309,21 @@ test("B12: a non-callable object handler is stored but never called; null remove
   assert.equal(closeCalls, 0);
 });
 
+test("B12: handlers belong to their socket; the accessors refuse a receiver that is not a WebSocket (TypeError)", () => {
+  const one = fresh();
+  const two = fresh();
+  for (const name of HANDLERS) {
+    const fn = (): void => {};
+    one[name] = fn;
+    assert.equal(one[name], fn, name);
+    assert.equal(two[name], null, name);
+    one[name] = null;
+    const descriptor = Object.getOwnPropertyDescriptor(WebSocket.prototype, name)!;
+    assert.throws(() => descriptor.get!.call({}), TypeError, name);
+    assert.throws(() => descriptor.set!.call(new EventTarget(), fn), TypeError, name);
+  }
+});
+
 test("B13: Object.prototype.toString gives WebSocket, Event, MessageEvent, CloseEvent", async (t) => {
   const peer = await RawPeer.start();
   t.after(() => peer.stop());

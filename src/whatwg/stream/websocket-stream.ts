@@ -219,9 +219,9 @@ export class WebSocketStream {
     this.#dialing = dial(toDialOptions(this.#url, protocols, resolved), {
       open: (transport, info) => this.#onOpen(transport, info),
       failed: (failure) => this.#onFailed(failure),
-      message: (binary, data) => this.#onMessage(binary, data),
-      closing: () => this.#onClosing(),
-      closed: (outcome) => this.#onClosed(outcome),
+      handleMessage: (binary, data) => this.#onMessage(binary, data),
+      handleClosing: () => this.#onClosing(),
+      handleClosed: (outcome) => this.#onClosed(outcome),
     });
   }
 
