@@ -13,6 +13,8 @@
  * @module
  */
 
+import { isMap } from "node:util/types";
+
 export type Handler = object | null;
 
 /** Where a class keeps the value of one event handler of its instances (usually a private field). */
@@ -85,4 +87,50 @@ export function defineEventHandlerAttributes<T extends EventTarget>(
       },
     });
   }
+}
+
+/**
+ * The slot of the second `Map` that Node's `EventTarget` constructor creates for every instance
+ * (`kHandlers`), or `undefined` where releasing it is not known to be safe.
+ *
+ * Node uses that Map only in the `on<event>` attributes of its own classes (its internal
+ * `defineEventHandler`: `AbortSignal#onabort`, `MessagePort#onmessage`, …), which would fail on a
+ * released target. sockwise's classes have none of those: they define their handler attributes
+ * themselves (above), and `EventTarget.prototype` has no `on<event>` (both checked by
+ * test/node/event-target-state.test.ts). So on a sockwise socket the Map is never used, yet costs
+ * about 180 bytes per socket, on each of a server's idle connections (docs/design.md, "Cost per
+ * connection"). Node does not export the symbol; it is found by its description on a probe
+ * instance, and used only if a target without the Map still adds, dispatches to and removes
+ * listeners correctly. On a Node where any of that differs, nothing is released.
+ */
+const nodeHandlersSlot: symbol | undefined = (() => {
+  try {
+    const probe = new EventTarget() as EventTarget & Record<symbol, unknown>;
+    const slot = Object.getOwnPropertySymbols(probe).find(
+      (symbol) => symbol.description === "kHandlers",
+    );
+    // Node's own Map class (`SafeMap`) is a Map without `Map.prototype` in its chain.
+    if (slot === undefined || !isMap(probe[slot])) return undefined;
+    probe[slot] = undefined;
+    let calls = 0;
+    const listener = (): void => {
+      calls++;
+    };
+    probe.addEventListener("probe", listener);
+    probe.dispatchEvent(new Event("probe"));
+    probe.removeEventListener("probe", listener);
+    probe.dispatchEvent(new Event("probe"));
+    return calls === 1 ? slot : undefined;
+  } catch {
+    return undefined;
+  }
+})();
+
+/**
+ * Drops the unused per-instance `Map` of Node's `EventTarget` (see {@link nodeHandlersSlot});
+ * call right after `super()` in a socket class. Does nothing where that is not known to be safe.
+ */
+export function releaseUnusedEventTargetState(target: EventTarget): void {
+  if (nodeHandlersSlot !== undefined)
+    (target as EventTarget & Record<symbol, unknown>)[nodeHandlersSlot] = undefined;
 }

@@ -15,6 +15,7 @@ import {
   EventHandlerAttribute,
   defineEventHandlerAttributes,
   type Handler,
+  releaseUnusedEventTargetState,
 } from "../facade/event-handlers.js";
 import {
   decodeText,
@@ -173,6 +174,7 @@ export class ServerWebSocket extends EventTarget implements TransportHandlers {
     if (key !== constructionKey)
       throw new TypeError("Illegal constructor: ServerWebSocket is created by WebSocketServer");
     super();
+    releaseUnusedEventTargetState(this);
     this.#url = init.url;
     this.#protocol = init.protocol;
     this.#extensions = init.extensions;

@@ -23,7 +23,7 @@ import {
   recordCloseDetails,
   type CloseDetails,
 } from "./close-details.js";
-import { EventHandlerAttribute } from "../facade/event-handlers.js";
+import { EventHandlerAttribute, releaseUnusedEventTargetState } from "../facade/event-handlers.js";
 import { decodeText, toArrayBuffer, toOutgoing, type Outgoing } from "../facade/message-data.js";
 import { CloseEvent, MessageEvent, defineToStringTag } from "./events.js";
 import { getUrlRecord } from "./url.js";
@@ -169,6 +169,7 @@ export class WebSocket extends EventTarget {
     ...rest: [protocols?: string | readonly string[] | WebSocketOptions]
   ) {
     super();
+    releaseUnusedEventTargetState(this);
     pingers.set(this, (payload) => this.#ping(payload));
     if (arguments.length === 0) {
       throw new TypeError(
