@@ -132,9 +132,22 @@ const CR = 0x0d;
 const LF = 0x0a;
 
 /**
+ * Decodes `bytes[start, end)` as latin1, one code unit per byte. A host may supply a native
+ * one (Node: `Buffer.prototype.latin1Slice`); {@link decodeLatin1Range} is the portable default.
+ *
+ * @see RFC 7230 §3.2.4
+ */
+export type Latin1Decoder = (bytes: Uint8Array, start: number, end: number) => string;
+
+const NO_BYTES = new Uint8Array(0);
+
+/**
  * Parses one HTTP/1.1 head incrementally from chunks of any size, down to one byte at a time.
  * {@link HttpHeadParser.push} returns `undefined` until the blank line that ends the head has
  * arrived, then the parsed head; the bytes after it come back as `rest` for the next layer.
+ *
+ * A line that arrives whole in one chunk is decoded straight from that chunk (no copy, no view
+ * object); only a line split across chunks is copied, into one buffer reused for every line.
  *
  * @see RFC 7230 §3 (HTTP-message = start-line *( header-field CRLF ) CRLF [ message-body ])
  */
@@ -143,11 +156,12 @@ export class HttpHeadParser<K extends HttpHeadKind> {
   readonly #maxLineBytes: number;
   readonly #maxHeaderCount: number;
   readonly #maxHeadBytes: number;
+  readonly #decode: Latin1Decoder;
   /**
    * A copy of the line in progress, `[0, #lineBytes)`, whose bytes arrived in earlier chunks. It
    * grows by doubling, never past `maxLineBytes`, so one-byte chunks cost no per-chunk object.
    */
-  #line = new Uint8Array(0);
+  #line = NO_BYTES;
   #lineBytes = 0;
   #headBytes = 0;
   /** The parsed start line, once its line is complete (it is checked at once, not at the end). */
@@ -161,14 +175,17 @@ export class HttpHeadParser<K extends HttpHeadKind> {
    *
    * @param kind - `"request"` or `"response"`.
    * @param limits - Overrides for {@link DEFAULT_HTTP_HEAD_LIMITS}.
+   * @param decode - How to decode latin1 bytes (default {@link decodeLatin1Range}); a host with a
+   *   native decoder passes it for speed. It must decode exactly one code unit per byte.
    * @throws {RangeError} if a limit is not a positive safe integer (the options layer validates
    *   user input first; this guards the core against NaN silently disabling a limit).
    */
-  constructor(kind: K, limits: HttpHeadLimits = {}) {
+  constructor(kind: K, limits: HttpHeadLimits = {}, decode: Latin1Decoder = decodeLatin1Range) {
     this.#kind = kind;
     this.#maxLineBytes = checkLimit("maxLineBytes", limits.maxLineBytes);
     this.#maxHeaderCount = checkLimit("maxHeaderCount", limits.maxHeaderCount);
     this.#maxHeadBytes = checkLimit("maxHeadBytes", limits.maxHeadBytes);
+    this.#decode = decode;
   }
 
   /**
@@ -219,10 +236,10 @@ export class HttpHeadParser<K extends HttpHeadKind> {
       }
       this.#headBytes += end - offset;
       if (lf === -1) {
-        this.#appendToLine(chunk.subarray(offset));
+        this.#appendToLine(chunk, offset, chunk.length);
         return undefined;
       }
-      const line = this.#takeLine(chunk.subarray(offset, lf));
+      const line = this.#takeLine(chunk, offset, lf);
       offset = end;
       if (line === "") {
         if (this.#startLine === undefined) {
@@ -247,34 +264,47 @@ export class HttpHeadParser<K extends HttpHeadKind> {
     return undefined;
   }
 
-  /** Copies `bytes` after the line in progress; the limit checks keep it within `maxLineBytes`. */
-  #appendToLine(bytes: Uint8Array): void {
-    const needed = this.#lineBytes + bytes.length;
+  /**
+   * Copies `bytes[start, end)` after the line in progress; the limit checks keep it within
+   * `maxLineBytes`.
+   */
+  #appendToLine(bytes: Uint8Array, start: number, end: number): void {
+    const needed = this.#lineBytes + (end - start);
     if (needed > this.#line.length) {
       const capacity = Math.max(needed, this.#line.length * 2, 64);
       const grown = new Uint8Array(Math.min(capacity, this.#maxLineBytes));
       grown.set(this.#line.subarray(0, this.#lineBytes));
       this.#line = grown;
     }
-    this.#line.set(bytes, this.#lineBytes);
+    this.#line.set(
+      start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end),
+      this.#lineBytes,
+    );
     this.#lineBytes = needed;
   }
 
-  /** Completes the line in progress with `tail` (up to, not including, LF) and decodes it. */
-  #takeLine(tail: Uint8Array): string {
-    let bytes = tail;
+  /**
+   * Completes the line in progress with `chunk[start, lf)` (`lf` is the LF's index) and decodes
+   * it without its CR.
+   */
+  #takeLine(chunk: Uint8Array, start: number, lf: number): string {
+    let bytes = chunk;
+    let from = start;
+    let to = lf;
     if (this.#lineBytes > 0) {
-      this.#appendToLine(tail);
-      bytes = this.#line.subarray(0, this.#lineBytes);
+      this.#appendToLine(chunk, start, lf);
+      bytes = this.#line;
+      from = 0;
+      to = this.#lineBytes;
+      this.#lineBytes = 0;
     }
-    this.#lineBytes = 0;
     // RFC 7230 §3.5 allows accepting a bare LF; we do not (see the module comment).
-    if (bytes.length === 0 || bytes[bytes.length - 1] !== CR) {
+    if (to === from || bytes[to - 1] !== CR) {
       throw this.#malformed("a line ends in a bare LF instead of CRLF");
     }
-    const content = bytes.subarray(0, bytes.length - 1);
-    if (content.includes(CR)) throw this.#malformed("a line contains a bare CR");
-    return decodeLatin1(content);
+    const line = this.#decode(bytes, from, to - 1);
+    if (line.includes("\r")) throw this.#malformed("a line contains a bare CR");
+    return line;
   }
 
   #parseHeaderLine(line: string): HttpHeader {
@@ -418,10 +448,29 @@ export function encodeLatin1(text: string): Uint8Array {
  * @see RFC 7230 §3.2.4
  */
 export function decodeLatin1(bytes: Uint8Array): string {
+  return decodeLatin1Range(bytes, 0, bytes.length);
+}
+
+/**
+ * Decodes `bytes[start, end)` as latin1, one code unit per byte (the portable
+ * {@link Latin1Decoder}).
+ *
+ * @param bytes - The bytes to decode.
+ * @param start - The first index.
+ * @param end - The index after the last.
+ *
+ * @see RFC 7230 §3.2.4
+ */
+export function decodeLatin1Range(bytes: Uint8Array, start: number, end: number): string {
+  // `apply` takes a typed array as its argument list directly (a spread would iterate it);
+  // chunks keep the argument count well under engine limits.
   const CHUNK = 4096;
   let text = "";
-  for (let i = 0; i < bytes.length; i += CHUNK) {
-    text += String.fromCharCode(...bytes.subarray(i, i + CHUNK));
+  for (let i = start; i < end; i += CHUNK) {
+    text += String.fromCharCode.apply(
+      null,
+      bytes.subarray(i, Math.min(end, i + CHUNK)) as unknown as number[],
+    );
   }
   return text;
 }
