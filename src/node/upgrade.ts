@@ -46,6 +46,8 @@ export function rejectUpgrade(
     headers?: readonly (readonly [string, string])[];
     body?: string;
     statusText?: string;
+    /** Send the headers only, `Content-Length` included (the answer to a HEAD request). */
+    omitBody?: boolean;
   } = {},
 ): void {
   if (socket.destroyed) return;
@@ -61,6 +63,7 @@ export function rejectUpgrade(
     // An application-supplied status or header that cannot be sent: answer 500 instead.
     bytes = buildRejectResponse(500);
   }
+  if (options.omitBody === true) bytes = bytes.subarray(0, headLength(bytes));
   if (socket.writable) {
     socket.end(bytes);
     const timer = setTimeout(() => socket.destroy(), REJECT_LINGER_MS);
@@ -93,3 +96,17 @@ export function acceptUpgrade(
 }
 
 function ignore(): void {}
+
+/** The length of the HTTP head at the start of `bytes`: up to and including CRLF CRLF. */
+function headLength(bytes: Uint8Array): number {
+  for (let i = 3; i < bytes.length; i++) {
+    if (
+      bytes[i] === 0x0a &&
+      bytes[i - 1] === 0x0d &&
+      bytes[i - 2] === 0x0a &&
+      bytes[i - 3] === 0x0d
+    )
+      return i + 1;
+  }
+  return bytes.length;
+}

@@ -1,0 +1,356 @@
+/**
+ * Standalone mode's listener: a `net.Server` that reads each connection's request head with
+ * sockwise's own bounded parser ({@link HttpHeadParser}) instead of Node's `http.Server`. A
+ * WebSocket server needs one request per connection and no HTTP machinery after it (no
+ * `ServerResponse`, no keep-alive, no connection tracking), and skipping that machinery is most
+ * of the CPU a handshake costs (docs/benchmarks.md).
+ *
+ * Per connection, from TCP accept until the request head is decided:
+ * - the `connection` hook counts it (SPEC.md P9) and may refuse it;
+ * - the head must arrive within `handshakeTimeoutMs` (else 408) and fit in `maxHeaderBytes`
+ *   (else 431); a malformed head gets 400 (G15, P9);
+ * - an upgrade request (a `Connection: upgrade` token and an `Upgrade` header, as Node's parser
+ *   decides) goes to the `upgrade` hook as a real `http.IncomingMessage`, with the bytes after
+ *   the head (early frames) as `head`, exactly like `http.Server`'s `'upgrade'` event (G14);
+ * - any other request is answered (426, or 400 for a broken handshake) and the connection ends.
+ *
+ * The per-connection state lives on the socket under a symbol and the socket listeners are
+ * functions shared by every connection (Node calls them with the socket as `this`), so reading
+ * a head allocates no closure; all of it is dropped as soon as the head is decided.
+ *
+ * @module
+ */
+import { IncomingMessage } from "node:http";
+import { createServer, type Server, type Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import { HandshakeError } from "../protocol/handshake/handshake-error.js";
+import { trimOws } from "../protocol/handshake/header-grammar.js";
+import { HttpHeadParser, type HttpRequestHead } from "../protocol/handshake/http-head.js";
+import { validateRawUpgradeRequest } from "../protocol/handshake/server-handshake.js";
+import { rejectUpgrade } from "../node/upgrade.js";
+
+/** What the listener asks of its server. */
+export interface ListenerHooks {
+  /**
+   * A connection was accepted, before anything is read. Return false to refuse it; the hook has
+   * then answered it (the listener discards what the peer sends and keeps it only to close it).
+   */
+  connection(socket: Socket): boolean;
+  /** A complete upgrade request: run the opening handshake (as http.Server's 'upgrade'). */
+  upgrade(request: IncomingMessage, socket: Socket, head: Buffer): void;
+}
+
+/** Limits on a request head. */
+export interface ListenerLimits {
+  /** The largest request head, request line and blank line included (431 beyond). */
+  readonly maxHeaderBytes: number;
+  /** Time from TCP accept to a complete request head (408 beyond). */
+  readonly handshakeTimeoutMs: number;
+}
+
+/**
+ * The most header fields in a request head (431 beyond): Node's `maxHeadersCount` default, so
+ * that in practice `maxHeaderBytes` is the limit that applies, as with `http.Server`.
+ */
+const MAX_HEADER_COUNT = 2000;
+
+/** The listener that owns a socket, from accept until it is upgraded or closes. */
+const kListener = Symbol("sockwise.listener");
+/** The state of a socket whose request head is still being read. */
+const kReading = Symbol("sockwise.readingHead");
+
+interface Reading {
+  /** Created at the first byte: a connection that sends nothing costs no parser. */
+  parser: HttpHeadParser<"request"> | undefined;
+  readonly timer: NodeJS.Timeout;
+}
+
+type ListenerSocket = Socket & {
+  [kListener]?: StandaloneListener | undefined;
+  [kReading]?: Reading | undefined;
+};
+
+/** A `net.Server` that hands WebSocket upgrade requests to a `WebSocketServer`. */
+export class StandaloneListener {
+  /** The listening server: `listen`, `address`, `close` and its events are the caller's. */
+  readonly server: Server;
+  readonly #hooks: ListenerHooks;
+  readonly #limits: {
+    readonly maxLineBytes: number;
+    readonly maxHeaderCount: number;
+    readonly maxHeadBytes: number;
+  };
+  readonly #timeoutMs: number;
+  /** Every accepted socket not (yet) handed to a transport, for shutdown. */
+  readonly #sockets = new Set<ListenerSocket>();
+
+  constructor(limits: ListenerLimits, hooks: ListenerHooks) {
+    this.#hooks = hooks;
+    const maxHeadBytes = Math.max(1, Math.floor(limits.maxHeaderBytes));
+    this.#limits = { maxLineBytes: maxHeadBytes, maxHeaderCount: MAX_HEADER_COUNT, maxHeadBytes };
+    this.#timeoutMs = limits.handshakeTimeoutMs;
+    // allowHalfOpen as http.Server: the WebSocket transport decides when to end its side.
+    this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) =>
+      this.#accept(socket),
+    );
+  }
+
+  #accept(socket: ListenerSocket): void {
+    socket.on("error", onSocketError);
+    socket[kListener] = this;
+    this.#sockets.add(socket);
+    socket.on("close", onSocketClose);
+    let accepted: boolean;
+    try {
+      accepted = this.#hooks.connection(socket);
+    } catch {
+      accepted = false;
+      rejectUpgrade(socket, 500);
+    }
+    if (!accepted) {
+      discardInput(socket);
+      return;
+    }
+    socket[kReading] = {
+      parser: undefined,
+      timer: setTimeout(onHeadTimeout, this.#timeoutMs, socket),
+    };
+    socket.on("data", onHeadData);
+    socket.on("end", onHeadEnd);
+  }
+
+  /** Feeds a chunk of the request head; decides the request once the head is complete. */
+  #read(socket: ListenerSocket, reading: Reading, chunk: Buffer): void {
+    let head: HttpRequestHead | undefined;
+    try {
+      reading.parser ??= new HttpHeadParser("request", this.#limits, decodeLatin1);
+      head = reading.parser.push(chunk);
+    } catch (error) {
+      stopReading(socket);
+      const status = error instanceof HandshakeError ? error.status : undefined;
+      refuse(
+        socket,
+        status ?? 400,
+        error instanceof HandshakeError ? `${error.message}\n` : "malformed request head\n",
+      );
+      return;
+    }
+    if (head === undefined) return;
+    stopReading(socket);
+    const { method, httpVersion, headers } = head;
+    const rawHeaders: string[] = [];
+    let connectionUpgrade = false;
+    let hasUpgrade = false;
+    for (const [name, value] of headers) {
+      rawHeaders.push(name, value);
+      if (name.length === 7 && name.toLowerCase() === "upgrade") hasUpgrade = true;
+      else if (!connectionUpgrade && name.length === 10 && name.toLowerCase() === "connection")
+        connectionUpgrade = hasToken(value, "upgrade");
+    }
+    if (!(hasUpgrade && connectionUpgrade)) {
+      answerPlainRequest(socket, method, httpVersion, rawHeaders);
+      return;
+    }
+    const request = new IncomingMessage(socket);
+    request.method = method;
+    request.url = head.target;
+    request.httpVersion = httpVersion;
+    request.httpVersionMajor = httpVersion.charCodeAt(0) - 0x30;
+    request.httpVersionMinor = httpVersion.charCodeAt(2) - 0x30;
+    // Sets `rawHeaders` and the count that Node's lazy `headers`/`headersDistinct` getters read
+    // (assigning `rawHeaders` alone leaves `headers` empty); what Node's own parser calls.
+    (request as IncomingMessageInternals)._addHeaderLines(rawHeaders, rawHeaders.length);
+    (request as IncomingMessageInternals).upgrade = true;
+    request.complete = true;
+    // As http.Server does for an upgrade request: the request has no body, its stream is over.
+    request.push(null);
+    const rest = head.rest as Buffer;
+    try {
+      this.#hooks.upgrade(request, socket, rest);
+    } catch {
+      // The hook never throws by design; if it ever did, the connection must not hang.
+      socket.destroy();
+    }
+  }
+
+  /** The socket is now a WebSocket connection's: the listener forgets it. */
+  release(socket: Duplex): void {
+    const owned = socket as ListenerSocket;
+    if (owned[kListener] !== this) return;
+    owned[kListener] = undefined;
+    this.#sockets.delete(owned);
+    owned.off("close", onSocketClose);
+    owned.off("error", onSocketError);
+  }
+
+  /** Answers 503 to every connection still sending its request head (graceful shutdown). */
+  refuseHeadsInProgress(): void {
+    for (const socket of this.#sockets) {
+      if (socket[kReading] === undefined) continue;
+      stopReading(socket);
+      refuse(socket, 503, "the server is shutting down\n");
+    }
+  }
+
+  /** Destroys every connection that was not upgraded (the end of a graceful shutdown). */
+  destroyAll(): void {
+    for (const socket of this.#sockets) {
+      stopReading(socket);
+      socket.destroy();
+    }
+  }
+
+  /** Called by the shared listeners below, which know only the socket. */
+  static read(socket: ListenerSocket, chunk: Buffer): void {
+    const reading = socket[kReading];
+    const listener = socket[kListener];
+    if (reading === undefined || listener === undefined) return;
+    listener.#read(socket, reading, chunk);
+  }
+
+  static forget(socket: ListenerSocket): void {
+    const listener = socket[kListener];
+    if (listener === undefined) return;
+    stopReading(socket);
+    socket[kListener] = undefined;
+    listener.#sockets.delete(socket);
+  }
+}
+
+/**
+ * Node's native latin1 decoding. It must take any Uint8Array: the parser also decodes from its
+ * own copy of a line split across chunks, which is not a Buffer.
+ */
+const latin1Slice = (
+  Buffer.prototype as unknown as {
+    latin1Slice?: (this: Uint8Array, start: number, end: number) => string;
+  }
+).latin1Slice;
+
+function decodeLatin1(bytes: Uint8Array, start: number, end: number): string {
+  if (latin1Slice !== undefined) return latin1Slice.call(bytes, start, end);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString(
+    "latin1",
+    start,
+    end,
+  );
+}
+
+/** Node's internal that its HTTP parser uses to give a request its headers (Node ≥ 15). */
+interface IncomingMessageInternals extends IncomingMessage {
+  _addHeaderLines(headers: string[], count: number): void;
+  /** Documented on `IncomingMessage`, missing from its type definitions. */
+  upgrade: boolean;
+}
+
+function onHeadData(this: ListenerSocket, chunk: Buffer): void {
+  StandaloneListener.read(this, chunk);
+}
+
+/** The peer ended its side before the head was complete. */
+function onHeadEnd(this: ListenerSocket): void {
+  const reading = this[kReading];
+  if (reading === undefined) return;
+  stopReading(this);
+  if (reading.parser === undefined) {
+    // Nothing was sent: nothing to answer (as http.Server).
+    this.destroy();
+    return;
+  }
+  refuse(this, 400, "the connection ended before the request head was complete\n");
+}
+
+/** G15/P9: the head did not arrive in time. */
+function onHeadTimeout(socket: ListenerSocket): void {
+  if (socket[kReading] === undefined) return;
+  stopReading(socket);
+  refuse(socket, 408, "the request head did not arrive in time\n");
+}
+
+/** A socket error before the upgrade (typically ECONNRESET): the socket is gone. */
+function onSocketError(this: ListenerSocket): void {
+  stopReading(this);
+  this.destroy();
+}
+
+function onSocketClose(this: ListenerSocket): void {
+  StandaloneListener.forget(this);
+}
+
+/** Drops the head-reading state and listeners of `socket`, if any. */
+function stopReading(socket: ListenerSocket): void {
+  const reading = socket[kReading];
+  if (reading === undefined) return;
+  socket[kReading] = undefined;
+  clearTimeout(reading.timer);
+  socket.off("data", onHeadData);
+  socket.off("end", onHeadEnd);
+  // As http.Server before 'upgrade': nothing reads until the next owner attaches a listener,
+  // so bytes after the head stay in the socket for the transport.
+  (socket as { readableFlowing: boolean | null }).readableFlowing = null;
+}
+
+/** Answers with an error status and closes, ignoring whatever the peer still sends. */
+function refuse(socket: ListenerSocket, status: number, body: string): void {
+  rejectUpgrade(socket, status, { body });
+  discardInput(socket);
+}
+
+/**
+ * Reads and drops what the peer sends after a refusal, so that its FIN is seen (the socket can
+ * close at once) and closing never finds unread bytes (which would make it a reset).
+ */
+function discardInput(socket: Socket): void {
+  if (!socket.destroyed) socket.resume();
+}
+
+/** Whether the comma-separated list `value` has the token `lower` (ASCII case-insensitive). */
+function hasToken(value: string, lower: string): boolean {
+  let start = 0;
+  while (start <= value.length) {
+    let end = value.indexOf(",", start);
+    if (end === -1) end = value.length;
+    if (trimOws(value.slice(start, end)).toLowerCase() === lower) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
+/**
+ * Answers a request that is not an upgrade. A WebSocket handshake that lacks the
+ * `Connection: Upgrade` or `Upgrade: websocket` token is a bad request (RFC 6455 §4.2.1 items
+ * 3–4, SPEC.md G3): 400 with the reason; any other request learns that this is a WebSocket
+ * endpoint: 426 with `Upgrade: websocket` (RFC 9110 §15.5.22). The connection then closes.
+ */
+function answerPlainRequest(
+  socket: ListenerSocket,
+  method: string,
+  httpVersion: string,
+  rawHeaders: readonly string[],
+): void {
+  let attempted = false;
+  for (let i = 0; i + 1 < rawHeaders.length && !attempted; i += 2) {
+    const name = rawHeaders[i]!.toLowerCase();
+    attempted =
+      name === "sec-websocket-key" || (name === "upgrade" && /websocket/i.test(rawHeaders[i + 1]!));
+  }
+  // RFC 9110 §9.3.2: the answer to HEAD has the headers a GET would get, without the body.
+  const omitBody = method === "HEAD";
+  const validation = attempted
+    ? validateRawUpgradeRequest(method, httpVersion, rawHeaders)
+    : undefined;
+  if (validation !== undefined && !validation.ok) {
+    rejectUpgrade(socket, validation.status, {
+      headers: validation.headers,
+      body: `${validation.message}\n`,
+      omitBody,
+    });
+  } else {
+    rejectUpgrade(socket, 426, {
+      headers: [["Upgrade", "websocket"]],
+      body: "426 Upgrade Required: this is a WebSocket endpoint\n",
+      omitBody,
+    });
+  }
+  discardInput(socket);
+}
