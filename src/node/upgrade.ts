@@ -66,6 +66,10 @@ export function rejectUpgrade(
   if (options.omitBody === true) bytes = bytes.subarray(0, headLength(bytes));
   if (socket.writable) {
     socket.end(bytes);
+    // Read and drop whatever the peer still sends: its FIN is then seen (the socket closes
+    // without waiting for the linger timer) and closing never leaves unread bytes behind,
+    // which would turn the FIN into a reset that may destroy the answer in flight.
+    socket.resume();
     const timer = setTimeout(() => socket.destroy(), REJECT_LINGER_MS);
     timer.unref();
     socket.once("close", () => clearTimeout(timer));

@@ -33,7 +33,7 @@ import { rejectUpgrade } from "../node/upgrade.js";
 export interface ListenerHooks {
   /**
    * A connection was accepted, before anything is read. Return false to refuse it; the hook has
-   * then answered it (the listener discards what the peer sends and keeps it only to close it).
+   * then answered it (with rejectUpgrade, which discards what the peer sends).
    */
   connection(socket: Socket): boolean;
   /** A complete upgrade request: run the opening handshake (as http.Server's 'upgrade'). */
@@ -107,10 +107,7 @@ export class StandaloneListener {
       accepted = false;
       rejectUpgrade(socket, 500);
     }
-    if (!accepted) {
-      discardInput(socket);
-      return;
-    }
+    if (!accepted) return;
     socket[kReading] = {
       parser: undefined,
       timer: setTimeout(onHeadTimeout, this.#timeoutMs, socket),
@@ -290,18 +287,9 @@ function stopReading(socket: ListenerSocket): void {
   (socket as { readableFlowing: boolean | null }).readableFlowing = null;
 }
 
-/** Answers with an error status and closes, ignoring whatever the peer still sends. */
+/** Answers with an error status and closes (rejectUpgrade drops what the peer still sends). */
 function refuse(socket: ListenerSocket, status: number, body: string): void {
   rejectUpgrade(socket, status, { body });
-  discardInput(socket);
-}
-
-/**
- * Reads and drops what the peer sends after a refusal, so that its FIN is seen (the socket can
- * close at once) and closing never finds unread bytes (which would make it a reset).
- */
-function discardInput(socket: Socket): void {
-  if (!socket.destroyed) socket.resume();
 }
 
 /** Whether the comma-separated list `value` has the token `lower` (ASCII case-insensitive). */
@@ -352,5 +340,4 @@ function answerPlainRequest(
       omitBody,
     });
   }
-  discardInput(socket);
 }
