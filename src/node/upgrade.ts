@@ -81,6 +81,8 @@ export function rejectUpgrade(
 /**
  * Writes the 101 response and returns the open connection's transport. The `head` bytes (frames
  * that arrived with the request) are fed when the caller calls `transport.start(head)`.
+ * `engineOptions` (role "server", Node's ports, the limits) is used as given, so a server can
+ * build it once for every connection.
  */
 export function acceptUpgrade(
   socket: Duplex,
@@ -90,13 +92,12 @@ export function acceptUpgrade(
     extensions?: string;
     headers?: readonly (readonly [string, string])[];
   },
-  engineOptions: Omit<EngineOptions, "role" | "ports">,
+  engineOptions: EngineOptions,
   handlers: TransportHandlers,
 ): Transport {
   // Written as a latin1 string: Node encodes it straight into the write request.
   socket.write(buildAcceptResponseHead(key, accepted, nodePorts.sha1), "latin1");
-  const engine = new Engine({ ...engineOptions, role: "server", ports: nodePorts });
-  return new Transport(socket as Socket, engine, handlers);
+  return new Transport(socket as Socket, new Engine(engineOptions), handlers);
 }
 
 function ignore(): void {}

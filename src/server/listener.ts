@@ -24,7 +24,6 @@ import { IncomingMessage } from "node:http";
 import { createServer, type Server, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { HandshakeError } from "../protocol/handshake/handshake-error.js";
-import { trimOws } from "../protocol/handshake/header-grammar.js";
 import { HttpHeadParser, type HttpRequestHead } from "../protocol/handshake/http-head.js";
 import { validateRawUpgradeRequest } from "../protocol/handshake/server-handshake.js";
 import { rejectUpgrade } from "../node/upgrade.js";
@@ -54,21 +53,22 @@ export interface ListenerLimits {
  */
 const MAX_HEADER_COUNT = 2000;
 
-/** The listener that owns a socket, from accept until it is upgraded or closes. */
-const kListener = Symbol("sockwise.listener");
 /** The state of a socket whose request head is still being read. */
 const kReading = Symbol("sockwise.readingHead");
 
-interface Reading {
+/** What a socket whose request head is still being read carries (under {@link kReading}). */
+class Reading {
   /** Created at the first byte: a connection that sends nothing costs no parser. */
-  parser: HttpHeadParser<"request"> | undefined;
-  readonly timer: NodeJS.Timeout;
+  parser: HttpHeadParser<"request"> | undefined = undefined;
+
+  constructor(
+    readonly listener: StandaloneListener,
+    /** `performance.now()` by which the head must be complete. */
+    readonly deadline: number,
+  ) {}
 }
 
-type ListenerSocket = Socket & {
-  [kListener]?: StandaloneListener | undefined;
-  [kReading]?: Reading | undefined;
-};
+type ListenerSocket = Socket & { [kReading]?: Reading | undefined };
 
 /** A `net.Server` that hands WebSocket upgrade requests to a `WebSocketServer`. */
 export class StandaloneListener {
@@ -81,14 +81,36 @@ export class StandaloneListener {
     readonly maxHeadBytes: number;
   };
   readonly #timeoutMs: number;
-  /** Every accepted socket not (yet) handed to a transport, for shutdown. */
+  /**
+   * Every accepted socket not (yet) handed to a transport: heads in progress, refused
+   * connections still flushing their answer, upgrades waiting for `authenticate`. Shutdown
+   * answers or destroys them; the timeout sweep looks for heads that are late.
+   */
   readonly #sockets = new Set<ListenerSocket>();
+  /** Removes a closed socket from {@link StandaloneListener.#sockets} (one per listener). */
+  readonly #onClose: (this: ListenerSocket) => void;
+  /** Heads in progress. */
+  #reading = 0;
+  /**
+   * Checks heads in progress against their deadline, as http.Server's
+   * `connectionsCheckingInterval` does: one timer per server rather than one per connection.
+   * Armed while some head is in progress.
+   */
+  #sweepTimer: NodeJS.Timeout | undefined;
+  readonly #sweepMs: number;
 
   constructor(limits: ListenerLimits, hooks: ListenerHooks) {
     this.#hooks = hooks;
     const maxHeadBytes = Math.max(1, Math.floor(limits.maxHeaderBytes));
     this.#limits = { maxLineBytes: maxHeadBytes, maxHeaderCount: MAX_HEADER_COUNT, maxHeadBytes };
     this.#timeoutMs = limits.handshakeTimeoutMs;
+    // A head is answered 408 at most this late: a quarter of the timeout, within 10 ms–1 s.
+    this.#sweepMs = Math.ceil(Math.min(1000, Math.max(10, limits.handshakeTimeoutMs / 4)));
+    const sockets = this.#sockets;
+    this.#onClose = function (this: ListenerSocket): void {
+      stopReading(this);
+      sockets.delete(this);
+    };
     // allowHalfOpen as http.Server: the WebSocket transport decides when to end its side.
     this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) =>
       this.#accept(socket),
@@ -97,9 +119,8 @@ export class StandaloneListener {
 
   #accept(socket: ListenerSocket): void {
     socket.on("error", onSocketError);
-    socket[kListener] = this;
     this.#sockets.add(socket);
-    socket.on("close", onSocketClose);
+    socket.on("close", this.#onClose);
     let accepted: boolean;
     try {
       accepted = this.#hooks.connection(socket);
@@ -108,16 +129,43 @@ export class StandaloneListener {
       rejectUpgrade(socket, 500);
     }
     if (!accepted) return;
-    socket[kReading] = {
-      parser: undefined,
-      timer: setTimeout(onHeadTimeout, this.#timeoutMs, socket),
-    };
+    socket[kReading] = new Reading(this, performance.now() + this.#timeoutMs);
+    if (this.#reading++ === 0 && this.#sweepTimer === undefined) {
+      this.#sweepTimer = setInterval(() => this.#sweep(), this.#sweepMs);
+      this.#sweepTimer.unref();
+    }
     socket.on("data", onHeadData);
     socket.on("end", onHeadEnd);
   }
 
-  /** Feeds a chunk of the request head; decides the request once the head is complete. */
-  #read(socket: ListenerSocket, reading: Reading, chunk: Buffer): void {
+  /** G15/P9: answers 408 to every head that is late; stops when no head is in progress. */
+  #sweep(): void {
+    if (this.#reading === 0) {
+      clearInterval(this.#sweepTimer);
+      this.#sweepTimer = undefined;
+      return;
+    }
+    const now = performance.now();
+    for (const socket of this.#sockets) {
+      const reading = socket[kReading];
+      if (reading === undefined || reading.deadline > now) continue;
+      stopReading(socket);
+      refuse(socket, 408, "the request head did not arrive in time\n");
+    }
+  }
+
+  /** A head is no longer in progress (called from {@link stopReading}). */
+  static headDone(listener: StandaloneListener): void {
+    listener.#reading--;
+  }
+
+  /**
+   * Feeds a chunk of the request head; decides the request once the head is complete. Called
+   * by the 'data' listener that every socket shares.
+   *
+   * @internal
+   */
+  readHead(socket: ListenerSocket, reading: Reading, chunk: Buffer): void {
     let head: HttpRequestHead | undefined;
     try {
       reading.parser ??= new HttpHeadParser("request", this.#limits, decodeLatin1);
@@ -136,12 +184,14 @@ export class StandaloneListener {
     stopReading(socket);
     const { method, httpVersion, headers } = head;
     const rawHeaders: string[] = [];
+    // Node's parser treats a request as an upgrade when it has an Upgrade header and an
+    // "upgrade" token in Connection; anything else is a plain request.
     let connectionUpgrade = false;
     let hasUpgrade = false;
     for (const [name, value] of headers) {
       rawHeaders.push(name, value);
-      if (name.length === 7 && name.toLowerCase() === "upgrade") hasUpgrade = true;
-      else if (!connectionUpgrade && name.length === 10 && name.toLowerCase() === "connection")
+      if (equalsIgnoringCase(name, "upgrade")) hasUpgrade = true;
+      else if (!connectionUpgrade && equalsIgnoringCase(name, "connection"))
         connectionUpgrade = hasToken(value, "upgrade");
     }
     if (!(hasUpgrade && connectionUpgrade)) {
@@ -161,9 +211,8 @@ export class StandaloneListener {
     request.complete = true;
     // As http.Server does for an upgrade request: the request has no body, its stream is over.
     request.push(null);
-    const rest = head.rest as Buffer;
     try {
-      this.#hooks.upgrade(request, socket, rest);
+      this.#hooks.upgrade(request, socket, head.rest as Buffer);
     } catch {
       // The hook never throws by design; if it ever did, the connection must not hang.
       socket.destroy();
@@ -173,10 +222,8 @@ export class StandaloneListener {
   /** The socket is now a WebSocket connection's: the listener forgets it. */
   release(socket: Duplex): void {
     const owned = socket as ListenerSocket;
-    if (owned[kListener] !== this) return;
-    owned[kListener] = undefined;
-    this.#sockets.delete(owned);
-    owned.off("close", onSocketClose);
+    if (!this.#sockets.delete(owned)) return;
+    owned.off("close", this.#onClose);
     owned.off("error", onSocketError);
   }
 
@@ -195,22 +242,8 @@ export class StandaloneListener {
       stopReading(socket);
       socket.destroy();
     }
-  }
-
-  /** Called by the shared listeners below, which know only the socket. */
-  static read(socket: ListenerSocket, chunk: Buffer): void {
-    const reading = socket[kReading];
-    const listener = socket[kListener];
-    if (reading === undefined || listener === undefined) return;
-    listener.#read(socket, reading, chunk);
-  }
-
-  static forget(socket: ListenerSocket): void {
-    const listener = socket[kListener];
-    if (listener === undefined) return;
-    stopReading(socket);
-    socket[kListener] = undefined;
-    listener.#sockets.delete(socket);
+    clearInterval(this.#sweepTimer);
+    this.#sweepTimer = undefined;
   }
 }
 
@@ -240,8 +273,10 @@ interface IncomingMessageInternals extends IncomingMessage {
   upgrade: boolean;
 }
 
+/** The 'data' listener of every socket whose head is in progress. */
 function onHeadData(this: ListenerSocket, chunk: Buffer): void {
-  StandaloneListener.read(this, chunk);
+  const reading = this[kReading];
+  if (reading !== undefined) reading.listener.readHead(this, reading, chunk);
 }
 
 /** The peer ended its side before the head was complete. */
@@ -257,21 +292,10 @@ function onHeadEnd(this: ListenerSocket): void {
   refuse(this, 400, "the connection ended before the request head was complete\n");
 }
 
-/** G15/P9: the head did not arrive in time. */
-function onHeadTimeout(socket: ListenerSocket): void {
-  if (socket[kReading] === undefined) return;
-  stopReading(socket);
-  refuse(socket, 408, "the request head did not arrive in time\n");
-}
-
 /** A socket error before the upgrade (typically ECONNRESET): the socket is gone. */
 function onSocketError(this: ListenerSocket): void {
   stopReading(this);
   this.destroy();
-}
-
-function onSocketClose(this: ListenerSocket): void {
-  StandaloneListener.forget(this);
 }
 
 /** Drops the head-reading state and listeners of `socket`, if any. */
@@ -279,7 +303,7 @@ function stopReading(socket: ListenerSocket): void {
   const reading = socket[kReading];
   if (reading === undefined) return;
   socket[kReading] = undefined;
-  clearTimeout(reading.timer);
+  StandaloneListener.headDone(reading.listener);
   socket.off("data", onHeadData);
   socket.off("end", onHeadEnd);
   // As http.Server before 'upgrade': nothing reads until the next owner attaches a listener,
@@ -292,16 +316,39 @@ function refuse(socket: ListenerSocket, status: number, body: string): void {
   rejectUpgrade(socket, status, { body });
 }
 
+/** Whether `text` equals the lower-case ASCII `lower`, ignoring ASCII case (no new string). */
+function equalsIgnoringCase(text: string, lower: string): boolean {
+  return text.length === lower.length && rangeEqualsIgnoringCase(text, 0, lower);
+}
+
+/** Whether `text` has `lower` at `start`, ignoring the case of ASCII letters. */
+function rangeEqualsIgnoringCase(text: string, start: number, lower: string): boolean {
+  for (let i = 0; i < lower.length; i++) {
+    const c = text.charCodeAt(start + i);
+    const w = lower.charCodeAt(i);
+    if (c !== w && !(c >= 0x41 && c <= 0x5a && c + 0x20 === w)) return false;
+  }
+  return true;
+}
+
 /** Whether the comma-separated list `value` has the token `lower` (ASCII case-insensitive). */
 function hasToken(value: string, lower: string): boolean {
   let start = 0;
   while (start <= value.length) {
     let end = value.indexOf(",", start);
     if (end === -1) end = value.length;
-    if (trimOws(value.slice(start, end)).toLowerCase() === lower) return true;
+    let from = start;
+    let to = end;
+    while (from < to && isOws(value.charCodeAt(from))) from++;
+    while (to > from && isOws(value.charCodeAt(to - 1))) to--;
+    if (to - from === lower.length && rangeEqualsIgnoringCase(value, from, lower)) return true;
     start = end + 1;
   }
   return false;
+}
+
+function isOws(code: number): boolean {
+  return code === 0x20 || code === 0x09;
 }
 
 /**
@@ -318,9 +365,10 @@ function answerPlainRequest(
 ): void {
   let attempted = false;
   for (let i = 0; i + 1 < rawHeaders.length && !attempted; i += 2) {
-    const name = rawHeaders[i]!.toLowerCase();
+    const name = rawHeaders[i]!;
     attempted =
-      name === "sec-websocket-key" || (name === "upgrade" && /websocket/i.test(rawHeaders[i + 1]!));
+      equalsIgnoringCase(name, "sec-websocket-key") ||
+      (equalsIgnoringCase(name, "upgrade") && /websocket/i.test(rawHeaders[i + 1]!));
   }
   // RFC 9110 §9.3.2: the answer to HEAD has the headers a GET would get, without the body.
   const omitBody = method === "HEAD";

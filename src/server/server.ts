@@ -26,6 +26,8 @@ import {
 } from "./options.js";
 import type { AcceptableUpgradeRequest as ValidUpgradeRequest } from "../protocol/handshake/server-handshake.js";
 import type { TransportHandlers } from "../node/transport.js";
+import { nodePorts } from "../node/node-ports.js";
+import type { EngineOptions } from "../protocol/engine.js";
 import type { CloseInitiator, CloseOutcome } from "../protocol/close-state.js";
 import { ServerWebSocket, type ServerCloseInfo } from "./server-socket.js";
 import { HandshakesPerIp } from "./handshakes-per-ip.js";
@@ -64,6 +66,9 @@ interface UpgradeRouter {
 }
 const routers = new WeakMap<HttpServer, UpgradeRouter>();
 
+/** The 101 without a subprotocol or extensions (the usual case): no object per handshake. */
+const NOTHING_CHOSEN = Object.freeze({});
+
 /** What the handshake timer resolves with. */
 const TIMED_OUT = Symbol("timed out");
 
@@ -95,6 +100,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
 
   /** Handshakes in progress per IP address (SPEC.md P9). */
   readonly #perIp: HandshakesPerIp;
+  /** What every connection's engine is built with (plus its deflate, when negotiated). */
+  readonly #engineOptions: EngineOptions;
 
   /**
    * @throws {TypeError} ERR_WS_INVALID_OPTION for missing or conflicting modes and bad values
@@ -103,6 +110,14 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     super();
     this.#options = resolveServerOptions(options);
     this.#perIp = new HandshakesPerIp(this.#options.maxHandshakesPerIp);
+    this.#engineOptions = Object.freeze({
+      role: "server",
+      ports: nodePorts,
+      maxMessageBytes: this.#options.maxMessageBytes,
+      maxFragments: this.#options.maxFragments,
+      closeTimeoutMs: this.#options.closeTimeoutMs,
+      tcpCloseWaitMs: this.#options.tcpCloseWaitMs,
+    });
     const { mode } = this.#options;
     if (mode === "standalone") {
       // Standalone mode reads request heads itself on a net.Server (src/server/listener.ts):
@@ -535,17 +550,13 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     const transport = acceptUpgrade(
       socket,
       key,
-      {
-        ...(protocol === undefined ? {} : { protocol }),
-        ...(agreement === undefined ? {} : { extensions: agreement.response }),
-      },
-      {
-        maxMessageBytes: options.maxMessageBytes,
-        maxFragments: options.maxFragments,
-        closeTimeoutMs: options.closeTimeoutMs,
-        tcpCloseWaitMs: options.tcpCloseWaitMs,
-        ...(deflate === undefined ? {} : { deflate }),
-      },
+      protocol === undefined && agreement === undefined
+        ? NOTHING_CHOSEN
+        : {
+            ...(protocol === undefined ? {} : { protocol }),
+            ...(agreement === undefined ? {} : { extensions: agreement.response }),
+          },
+      deflate === undefined ? this.#engineOptions : { ...this.#engineOptions, deflate },
       new ConnectionHandlers(client, this.#clients),
     );
     socket.off("error", noop); // the transport listens for errors from now on
