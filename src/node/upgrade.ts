@@ -46,6 +46,8 @@ export function rejectUpgrade(
     headers?: readonly (readonly [string, string])[];
     body?: string;
     statusText?: string;
+    /** Send the headers only, `Content-Length` included (the answer to a HEAD request). */
+    omitBody?: boolean;
   } = {},
 ): void {
   if (socket.destroyed) return;
@@ -61,8 +63,13 @@ export function rejectUpgrade(
     // An application-supplied status or header that cannot be sent: answer 500 instead.
     bytes = buildRejectResponse(500);
   }
+  if (options.omitBody === true) bytes = bytes.subarray(0, headLength(bytes));
   if (socket.writable) {
     socket.end(bytes);
+    // Read and drop whatever the peer still sends: its FIN is then seen (the socket closes
+    // without waiting for the linger timer) and closing never leaves unread bytes behind,
+    // which would turn the FIN into a reset that may destroy the answer in flight.
+    socket.resume();
     const timer = setTimeout(() => socket.destroy(), REJECT_LINGER_MS);
     timer.unref();
     socket.once("close", () => clearTimeout(timer));
@@ -74,6 +81,8 @@ export function rejectUpgrade(
 /**
  * Writes the 101 response and returns the open connection's transport. The `head` bytes (frames
  * that arrived with the request) are fed when the caller calls `transport.start(head)`.
+ * `engineOptions` (role "server", Node's ports, the limits) is used as given, so a server can
+ * build it once for every connection.
  */
 export function acceptUpgrade(
   socket: Duplex,
@@ -83,13 +92,26 @@ export function acceptUpgrade(
     extensions?: string;
     headers?: readonly (readonly [string, string])[];
   },
-  engineOptions: Omit<EngineOptions, "role" | "ports">,
+  engineOptions: EngineOptions,
   handlers: TransportHandlers,
 ): Transport {
   // Written as a latin1 string: Node encodes it straight into the write request.
   socket.write(buildAcceptResponseHead(key, accepted, nodePorts.sha1), "latin1");
-  const engine = new Engine({ ...engineOptions, role: "server", ports: nodePorts });
-  return new Transport(socket as Socket, engine, handlers);
+  return new Transport(socket as Socket, new Engine(engineOptions), handlers);
 }
 
 function ignore(): void {}
+
+/** The length of the HTTP head at the start of `bytes`: up to and including CRLF CRLF. */
+function headLength(bytes: Uint8Array): number {
+  for (let i = 3; i < bytes.length; i++) {
+    if (
+      bytes[i] === 0x0a &&
+      bytes[i - 1] === 0x0d &&
+      bytes[i - 2] === 0x0a &&
+      bytes[i - 3] === 0x0d
+    )
+      return i + 1;
+  }
+  return bytes.length;
+}

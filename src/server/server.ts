@@ -1,17 +1,12 @@
 /**
- * `WebSocketServer`: accepts WebSocket connections standalone (its own `http.Server`), attached
+ * `WebSocketServer`: accepts WebSocket connections standalone (its own `net.Server`), attached
  * to an existing HTTP(S) server (routed by `path`), or through `handleUpgrade()` for Express,
  * Fastify and friends; detects dead peers with a heartbeat; shuts down gracefully.
  *
  * @module
  */
 import { EventEmitter } from "node:events";
-import {
-  createServer,
-  type IncomingMessage,
-  type Server as HttpServer,
-  type ServerResponse,
-} from "node:http";
+import type { IncomingMessage, Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { acceptUpgrade, checkUpgradeRequest, rejectUpgrade } from "../node/upgrade.js";
@@ -30,8 +25,11 @@ import {
   type WebSocketServerOptions,
 } from "./options.js";
 import type { AcceptableUpgradeRequest as ValidUpgradeRequest } from "../protocol/handshake/server-handshake.js";
+import { nodePorts } from "../node/node-ports.js";
+import type { EngineOptions } from "../protocol/engine.js";
 import { ServerWebSocket, type ServerCloseInfo } from "./server-socket.js";
 import { HandshakesPerIp } from "./handshakes-per-ip.js";
+import { StandaloneListener } from "./listener.js";
 
 /** The result of a graceful shutdown. */
 export interface ShutdownResult {
@@ -66,6 +64,9 @@ interface UpgradeRouter {
 }
 const routers = new WeakMap<HttpServer, UpgradeRouter>();
 
+/** The 101 without a subprotocol or extensions (the usual case): no object per handshake. */
+const NOTHING_CHOSEN = Object.freeze({});
+
 /** What the handshake timer resolves with. */
 const TIMED_OUT = Symbol("timed out");
 
@@ -82,7 +83,8 @@ const TIMED_OUT = Symbol("timed out");
  */
 export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   readonly #options: ResolvedServerOptions;
-  readonly #httpServer: HttpServer | undefined;
+  /** Standalone mode's own listener. */
+  readonly #listener: StandaloneListener | undefined;
   readonly #clients = new Set<ServerWebSocket>();
   readonly #handshakes = new Set<Duplex>();
   #ready: Promise<AddressInfo> | undefined;
@@ -96,6 +98,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
 
   /** Handshakes in progress per IP address (SPEC.md P9). */
   readonly #perIp: HandshakesPerIp;
+  /** What every connection's engine is built with (plus its deflate, when negotiated). */
+  readonly #engineOptions: EngineOptions;
 
   /**
    * @throws {TypeError} ERR_WS_INVALID_OPTION for missing or conflicting modes and bad values
@@ -104,35 +108,38 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     super();
     this.#options = resolveServerOptions(options);
     this.#perIp = new HandshakesPerIp(this.#options.maxHandshakesPerIp);
+    this.#engineOptions = Object.freeze({
+      role: "server",
+      ports: nodePorts,
+      maxMessageBytes: this.#options.maxMessageBytes,
+      maxFragments: this.#options.maxFragments,
+      closeTimeoutMs: this.#options.closeTimeoutMs,
+      tcpCloseWaitMs: this.#options.tcpCloseWaitMs,
+    });
     const { mode } = this.#options;
     if (mode === "standalone") {
-      const handshakeTimeoutMs = this.#options.handshakeTimeoutMs;
-      const server = createServer(
+      // Standalone mode reads request heads itself on a net.Server (src/server/listener.ts):
+      // one request per connection needs none of http.Server's machinery.
+      const listener = new StandaloneListener(
         {
-          maxHeaderSize: this.#options.maxHeaderBytes,
-          // A slow-loris request head is dropped at the handshake timeout (G15, P9). Node only
-          // checks its timeouts every `connectionsCheckingInterval` (30 s by default), so check
-          // often enough for the timeout to mean what it says.
-          headersTimeout: handshakeTimeoutMs,
-          requestTimeout: handshakeTimeoutMs,
-          connectionsCheckingInterval: Math.ceil(
-            Math.min(1000, Math.max(10, handshakeTimeoutMs / 4)),
-          ),
+          maxHeaderBytes: this.#options.maxHeaderBytes,
+          handshakeTimeoutMs: this.#options.handshakeTimeoutMs,
         },
-        answerPlainRequest,
+        {
+          // P9: a connection counts as a handshake in progress from TCP accept (so slow
+          // request heads count) until its upgrade is decided or it closes.
+          connection: (socket) => {
+            if (this.#perIp.enter(socket)) return true;
+            refuseBusyHost(socket);
+            return false;
+          },
+          upgrade: (request, socket, head) => {
+            void this.#handle(request, socket, head, true);
+          },
+        },
       );
-      // P9: a connection counts as a handshake in progress from TCP accept (so slow request
-      // heads count) until its upgrade is decided or it closes.
-      server.on("connection", (socket: Duplex) => {
-        if (!this.#perIp.enter(socket)) refuseBusyHost(socket);
-      });
-      server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-        void this.#handle(request, socket, head, true);
-      });
-      server.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => {
-        answerClientError(error, socket);
-      });
-      this.#httpServer = server;
+      const server = listener.server;
+      this.#listener = listener;
       this.#ready = new Promise<AddressInfo>((resolve, reject) => {
         server.once("listening", () => {
           const address = server.address() as AddressInfo;
@@ -175,7 +182,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
 
   /** The bound address of the underlying HTTP server, or `null` before it listens. */
   address(): AddressInfo | null {
-    const server = this.#httpServer ?? this.#options.server;
+    const server = this.#listener?.server ?? this.#options.server;
     const address = server?.address();
     return address !== null && typeof address === "object" ? address : null;
   }
@@ -256,7 +263,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   async #shutdown({ code, reason, timeoutMs }: ResolvedShutdownOptions): Promise<ShutdownResult> {
     this.#stopHeartbeat();
     this.#detach();
-    const httpClosed = this.#closeHttpServer();
+    const listenerClosed = this.#closeListener();
+    this.#listener?.refuseHeadsInProgress();
     for (const socket of this.#handshakes)
       rejectUpgrade(socket, 503, { body: "the server is shutting down" });
     const clients = [...this.#clients];
@@ -276,19 +284,20 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
         );
     }
     const outcomes: ServerCloseInfo[] = await all;
-    this.#httpServer?.closeAllConnections();
-    await httpClosed;
+    this.#listener?.destroyAll();
+    await listenerClosed;
     this.emit("close");
     const clean = outcomes.filter((outcome) => outcome.wasClean).length;
     return { clean, forced: outcomes.length - clean };
   }
 
   /**
-   * Closes a standalone server's own HTTP server; resolves once it has closed. If it is still
-   * starting to listen, waits for that first, so the port is never left open after close().
+   * Closes a standalone server's listener; resolves once it has closed (every connection
+   * included). If it is still starting to listen, waits for that first, so the port is never
+   * left open after close().
    */
-  async #closeHttpServer(): Promise<void> {
-    const server = this.#httpServer;
+  async #closeListener(): Promise<void> {
+    const server = this.#listener?.server;
     if (server === undefined) return;
     if (!server.listening) {
       if (this.#listenError !== undefined) return;
@@ -543,20 +552,17 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     const transport = acceptUpgrade(
       socket,
       key,
-      {
-        ...(protocol === undefined ? {} : { protocol }),
-        ...(agreement === undefined ? {} : { extensions: agreement.response }),
-      },
-      {
-        maxMessageBytes: options.maxMessageBytes,
-        maxFragments: options.maxFragments,
-        closeTimeoutMs: options.closeTimeoutMs,
-        tcpCloseWaitMs: options.tcpCloseWaitMs,
-        ...(deflate === undefined ? {} : { deflate }),
-      },
+      protocol === undefined && agreement === undefined
+        ? NOTHING_CHOSEN
+        : {
+            ...(protocol === undefined ? {} : { protocol }),
+            ...(agreement === undefined ? {} : { extensions: agreement.response }),
+          },
+      deflate === undefined ? this.#engineOptions : { ...this.#engineOptions, deflate },
       client,
     );
     socket.off("error", noop); // the transport listens for errors from now on
+    this.#listener?.release(socket);
     client.attach(transport);
     this.#clients.add(client);
     if (this.#heartbeatTimer !== undefined)
@@ -619,60 +625,6 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       }
     }
   }
-}
-
-/**
- * Answers a request that Node did not treat as an upgrade (standalone mode). A WebSocket
- * handshake that lacks the `Connection: Upgrade` or `Upgrade: websocket` token is a bad request
- * (RFC 6455 §4.2.1 items 3–4, SPEC.md G3): 400 with the reason; any other request learns that
- * this is a WebSocket endpoint: 426 with `Upgrade: websocket` (RFC 9110 §15.5.22).
- */
-function answerPlainRequest(request: IncomingMessage, response: ServerResponse): void {
-  const upgrade = request.headers.upgrade;
-  const attempted =
-    request.headers["sec-websocket-key"] !== undefined ||
-    (upgrade !== undefined && /websocket/i.test(upgrade));
-  const validation = attempted ? checkUpgradeRequest(request) : undefined;
-  if (validation !== undefined && !validation.ok) {
-    const body = `${validation.message}\n`;
-    response.writeHead(validation.status, [
-      ["Content-Type", "text/plain; charset=utf-8"],
-      ["Content-Length", String(Buffer.byteLength(body))],
-      ["Connection", "close"],
-      ...validation.headers.filter(([name]) => name.toLowerCase() !== "connection"),
-    ]);
-    response.end(body);
-    return;
-  }
-  const body = "426 Upgrade Required: this is a WebSocket endpoint\n";
-  response.writeHead(426, {
-    "Content-Type": "text/plain; charset=utf-8",
-    "Content-Length": String(Buffer.byteLength(body)),
-    Upgrade: "websocket",
-    Connection: "Upgrade",
-  });
-  response.end(body);
-}
-
-/**
- * Answers a request Node's HTTP parser refused (standalone mode), with the status Node itself
- * would use: 431 for a head over `maxHeaderBytes` (SPEC.md G15, P9), 408 for a head not complete
- * within the handshake timeout, 400 otherwise. Never throws.
- */
-function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
-  const response = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
-  if (response?.headersSent === true) {
-    // A response on this keep-alive connection is already under way: no room for another.
-    socket.destroy();
-    return;
-  }
-  const status =
-    error.code === "HPE_HEADER_OVERFLOW"
-      ? 431
-      : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
-        ? 408
-        : 400;
-  rejectUpgrade(socket, status);
 }
 
 function pathOf(request: IncomingMessage): string {

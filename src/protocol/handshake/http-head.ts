@@ -25,7 +25,7 @@ import {
   quoteForMessage,
   type HandshakeErrorCode,
 } from "./handshake-error.js";
-import { isToken, trimOws } from "./header-grammar.js";
+import { isToken } from "./header-grammar.js";
 
 /**
  * A header field as `[name, value]`: the name as received or given, the value without OWS.
@@ -130,11 +130,30 @@ interface StatusLine {
 
 const CR = 0x0d;
 const LF = 0x0a;
+const SP = 0x20;
+const HTAB = 0x09;
+
+function isOws(code: number): boolean {
+  return code === SP || code === HTAB;
+}
+
+/**
+ * Decodes `bytes[start, end)` as latin1, one code unit per byte. A host may supply a native
+ * one (Node: `Buffer.prototype.latin1Slice`); {@link decodeLatin1Range} is the portable default.
+ *
+ * @see RFC 7230 §3.2.4
+ */
+export type Latin1Decoder = (bytes: Uint8Array, start: number, end: number) => string;
+
+const NO_BYTES = new Uint8Array(0);
 
 /**
  * Parses one HTTP/1.1 head incrementally from chunks of any size, down to one byte at a time.
  * {@link HttpHeadParser.push} returns `undefined` until the blank line that ends the head has
  * arrived, then the parsed head; the bytes after it come back as `rest` for the next layer.
+ *
+ * A line that arrives whole in one chunk is decoded straight from that chunk (no copy, no view
+ * object); only a line split across chunks is copied, into one buffer reused for every line.
  *
  * @see RFC 7230 §3 (HTTP-message = start-line *( header-field CRLF ) CRLF [ message-body ])
  */
@@ -143,11 +162,12 @@ export class HttpHeadParser<K extends HttpHeadKind> {
   readonly #maxLineBytes: number;
   readonly #maxHeaderCount: number;
   readonly #maxHeadBytes: number;
+  readonly #decode: Latin1Decoder;
   /**
    * A copy of the line in progress, `[0, #lineBytes)`, whose bytes arrived in earlier chunks. It
    * grows by doubling, never past `maxLineBytes`, so one-byte chunks cost no per-chunk object.
    */
-  #line = new Uint8Array(0);
+  #line = NO_BYTES;
   #lineBytes = 0;
   #headBytes = 0;
   /** The parsed start line, once its line is complete (it is checked at once, not at the end). */
@@ -161,14 +181,17 @@ export class HttpHeadParser<K extends HttpHeadKind> {
    *
    * @param kind - `"request"` or `"response"`.
    * @param limits - Overrides for {@link DEFAULT_HTTP_HEAD_LIMITS}.
+   * @param decode - How to decode latin1 bytes (default {@link decodeLatin1Range}); a host with a
+   *   native decoder passes it for speed. It must decode exactly one code unit per byte.
    * @throws {RangeError} if a limit is not a positive safe integer (the options layer validates
    *   user input first; this guards the core against NaN silently disabling a limit).
    */
-  constructor(kind: K, limits: HttpHeadLimits = {}) {
+  constructor(kind: K, limits: HttpHeadLimits = {}, decode: Latin1Decoder = decodeLatin1Range) {
     this.#kind = kind;
     this.#maxLineBytes = checkLimit("maxLineBytes", limits.maxLineBytes);
     this.#maxHeaderCount = checkLimit("maxHeaderCount", limits.maxHeaderCount);
     this.#maxHeadBytes = checkLimit("maxHeadBytes", limits.maxHeadBytes);
+    this.#decode = decode;
   }
 
   /**
@@ -198,8 +221,27 @@ export class HttpHeadParser<K extends HttpHeadKind> {
 
   #parse(chunk: Uint8Array): HttpHeadByKind[K] | undefined {
     let offset = 0;
+    // chunk[textAt, textAt + text.length) decoded once (at most what the head may still hold),
+    // so that every line that lies whole in this chunk is read from one string: a head that
+    // arrives in one chunk costs one decode, and its lines and fields are substrings.
+    let text = "";
+    let textAt = 0;
+    let decoded = false;
     while (offset < chunk.length) {
-      const lf = chunk.indexOf(LF, offset);
+      let lf = -1;
+      if (this.#lineBytes === 0) {
+        if (!decoded) {
+          decoded = true;
+          textAt = offset;
+          const budget = Math.max(0, this.#maxHeadBytes - this.#headBytes);
+          text = this.#decode(chunk, offset, Math.min(chunk.length, offset + budget));
+        }
+        const at = text.indexOf("\n", offset - textAt);
+        if (at !== -1) lf = textAt + at;
+        else if (textAt + text.length < chunk.length) lf = chunk.indexOf(LF, offset);
+      } else {
+        lf = chunk.indexOf(LF, offset);
+      }
       const end = lf === -1 ? chunk.length : lf + 1;
       // Each limit trips at a byte position, and the earlier one wins, so that splitting the
       // input differently can never change which error is reported.
@@ -219,12 +261,30 @@ export class HttpHeadParser<K extends HttpHeadKind> {
       }
       this.#headBytes += end - offset;
       if (lf === -1) {
-        this.#appendToLine(chunk.subarray(offset));
+        this.#appendToLine(chunk, offset, chunk.length);
         return undefined;
       }
-      const line = this.#takeLine(chunk.subarray(offset, lf));
+      // The line (LF excluded) is line[from, to): in the chunk's text, or decoded from #line
+      // when it began in an earlier chunk.
+      let line = text;
+      let from = offset - textAt;
+      let to = lf - textAt;
+      if (this.#lineBytes > 0) {
+        this.#appendToLine(chunk, offset, lf);
+        line = this.#decode(this.#line, 0, this.#lineBytes);
+        from = 0;
+        to = this.#lineBytes;
+        this.#lineBytes = 0;
+      }
       offset = end;
-      if (line === "") {
+      // RFC 7230 §3.5 allows accepting a bare LF; we do not (see the module comment).
+      if (to === from || line.charCodeAt(to - 1) !== CR) {
+        throw this.#malformed("a line ends in a bare LF instead of CRLF");
+      }
+      to--;
+      // The first CR from `from` on is the line's own (at `to`) unless there is a bare one.
+      if (line.indexOf("\r", from) < to) throw this.#malformed("a line contains a bare CR");
+      if (to === from) {
         if (this.#startLine === undefined) {
           throw this.#malformed("the head starts with an empty line");
         }
@@ -232,8 +292,11 @@ export class HttpHeadParser<K extends HttpHeadKind> {
         return this.#finish(chunk.subarray(offset));
       }
       if (this.#startLine === undefined) {
+        const startLine = line.slice(from, to);
         this.#startLine =
-          this.#kind === "request" ? this.#parseRequestLine(line) : this.#parseStatusLine(line);
+          this.#kind === "request"
+            ? this.#parseRequestLine(startLine)
+            : this.#parseStatusLine(startLine);
       } else {
         if (this.#headers.length === this.#maxHeaderCount) {
           throw this.#error(
@@ -241,56 +304,53 @@ export class HttpHeadParser<K extends HttpHeadKind> {
             `the head has more than ${this.#maxHeaderCount} header fields`,
           );
         }
-        this.#headers.push(this.#parseHeaderLine(line));
+        this.#headers.push(this.#parseHeaderLine(line, from, to));
       }
     }
     return undefined;
   }
 
-  /** Copies `bytes` after the line in progress; the limit checks keep it within `maxLineBytes`. */
-  #appendToLine(bytes: Uint8Array): void {
-    const needed = this.#lineBytes + bytes.length;
+  /**
+   * Copies `bytes[start, end)` after the line in progress; the limit checks keep it within
+   * `maxLineBytes`.
+   */
+  #appendToLine(bytes: Uint8Array, start: number, end: number): void {
+    const needed = this.#lineBytes + (end - start);
     if (needed > this.#line.length) {
       const capacity = Math.max(needed, this.#line.length * 2, 64);
       const grown = new Uint8Array(Math.min(capacity, this.#maxLineBytes));
       grown.set(this.#line.subarray(0, this.#lineBytes));
       this.#line = grown;
     }
-    this.#line.set(bytes, this.#lineBytes);
+    this.#line.set(
+      start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end),
+      this.#lineBytes,
+    );
     this.#lineBytes = needed;
   }
 
-  /** Completes the line in progress with `tail` (up to, not including, LF) and decodes it. */
-  #takeLine(tail: Uint8Array): string {
-    let bytes = tail;
-    if (this.#lineBytes > 0) {
-      this.#appendToLine(tail);
-      bytes = this.#line.subarray(0, this.#lineBytes);
-    }
-    this.#lineBytes = 0;
-    // RFC 7230 §3.5 allows accepting a bare LF; we do not (see the module comment).
-    if (bytes.length === 0 || bytes[bytes.length - 1] !== CR) {
-      throw this.#malformed("a line ends in a bare LF instead of CRLF");
-    }
-    const content = bytes.subarray(0, bytes.length - 1);
-    if (content.includes(CR)) throw this.#malformed("a line contains a bare CR");
-    return decodeLatin1(content);
-  }
-
-  #parseHeaderLine(line: string): HttpHeader {
-    const first = line.charCodeAt(0);
-    if (first === 0x20 || first === 0x09) {
+  /**
+   * Parses the header line `line[from, to)` (CRLF excluded, already checked for bare CRs): the
+   * name and the value without OWS are substrings, no string is made for the whole line.
+   */
+  #parseHeaderLine(line: string, from: number, to: number): HttpHeader {
+    const first = line.charCodeAt(from);
+    if (first === SP || first === HTAB) {
       // RFC 7230 §3.2.4: obs-fold is deprecated; a server must reject it (or replace it), and
       // folding has no use in a handshake, so both roles refuse it.
       throw this.#malformed("obsolete line folding is not allowed");
     }
-    const colon = line.indexOf(":");
-    if (colon === -1) throw this.#malformed("a header line has no colon");
-    const name = line.slice(0, colon);
+    const colon = line.indexOf(":", from);
+    if (colon === -1 || colon >= to) throw this.#malformed("a header line has no colon");
+    const name = line.slice(from, colon);
     // Also catches whitespace between the name and the colon (RFC 7230 §3.2.4 MUST reject).
     if (!isToken(name))
       throw this.#malformed(`header name ${quoteForMessage(name)} is not a token`);
-    const value = trimOws(line.slice(colon + 1));
+    let start = colon + 1;
+    let end = to;
+    while (start < end && isOws(line.charCodeAt(start))) start++;
+    while (end > start && isOws(line.charCodeAt(end - 1))) end--;
+    const value = line.slice(start, end);
     if (value.includes("\0")) throw this.#malformed(`header ${name} contains NUL`);
     return [name, value];
   }
@@ -300,20 +360,37 @@ export class HttpHeadParser<K extends HttpHeadKind> {
     const headers = this.#headers;
     const head: HttpRequestHead | HttpResponseHead =
       "method" in startLine
-        ? { kind: "request", ...startLine, headers, rest }
-        : { kind: "response", ...startLine, headers, rest };
+        ? {
+            kind: "request",
+            method: startLine.method,
+            target: startLine.target,
+            httpVersion: startLine.httpVersion,
+            headers,
+            rest,
+          }
+        : {
+            kind: "response",
+            httpVersion: startLine.httpVersion,
+            status: startLine.status,
+            statusText: startLine.statusText,
+            headers,
+            rest,
+          };
     return head as HttpHeadByKind[K];
   }
 
   // request-line = method SP request-target SP HTTP-version   (RFC 7230 §3.1.1)
   #parseRequestLine(line: string): RequestLine {
-    const parts = line.split(" ");
-    if (parts.length !== 3)
+    // Exactly two spaces (as `line.split(" ")` giving three parts), without building an array.
+    const first = line.indexOf(" ");
+    const second = first === -1 ? -1 : line.indexOf(" ", first + 1);
+    if (second === -1 || line.includes(" ", second + 1))
       throw this.#malformed("the request line is not `method target version`");
-    const [method, target, version] = parts as [string, string, string];
+    const method = line.slice(0, first);
+    const target = line.slice(first + 1, second);
     if (!isToken(method)) throw this.#malformed("the method is not a token");
     if (!/^[\x21-\x7e]+$/.test(target)) throw this.#malformed("the request target is invalid");
-    return { method, target, httpVersion: this.#parseVersion(version) };
+    return { method, target, httpVersion: this.#parseVersion(line.slice(second + 1)) };
   }
 
   // status-line = HTTP-version SP status-code SP reason-phrase   (RFC 7230 §3.1.2)
@@ -331,6 +408,7 @@ export class HttpHeadParser<K extends HttpHeadKind> {
   // HTTP-version = "HTTP/" DIGIT "." DIGIT   (RFC 7230 §2.6); whether it is acceptable is for
   // the handshake to decide.
   #parseVersion(version: string): string {
+    if (version === "HTTP/1.1") return "1.1";
     const match = /^HTTP\/([0-9]\.[0-9])$/.exec(version);
     if (match === null) throw this.#malformed("the HTTP version is invalid");
     return match[1]!;
@@ -418,10 +496,29 @@ export function encodeLatin1(text: string): Uint8Array {
  * @see RFC 7230 §3.2.4
  */
 export function decodeLatin1(bytes: Uint8Array): string {
+  return decodeLatin1Range(bytes, 0, bytes.length);
+}
+
+/**
+ * Decodes `bytes[start, end)` as latin1, one code unit per byte (the portable
+ * {@link Latin1Decoder}).
+ *
+ * @param bytes - The bytes to decode.
+ * @param start - The first index.
+ * @param end - The index after the last.
+ *
+ * @see RFC 7230 §3.2.4
+ */
+export function decodeLatin1Range(bytes: Uint8Array, start: number, end: number): string {
+  // `apply` takes a typed array as its argument list directly (a spread would iterate it);
+  // chunks keep the argument count well under engine limits.
   const CHUNK = 4096;
   let text = "";
-  for (let i = 0; i < bytes.length; i += CHUNK) {
-    text += String.fromCharCode(...bytes.subarray(i, i + CHUNK));
+  for (let i = start; i < end; i += CHUNK) {
+    text += String.fromCharCode.apply(
+      null,
+      bytes.subarray(i, Math.min(end, i + CHUNK)) as unknown as number[],
+    );
   }
   return text;
 }

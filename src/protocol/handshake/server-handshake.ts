@@ -165,21 +165,23 @@ const REQUEST_HEADER_NAMES = [
   "sec-websocket-extensions",
   "origin",
 ] as const;
-const NO_VALUES: readonly string[] = Object.freeze([]);
 
 /** The index in {@link REQUEST_HEADER_NAMES} of a field name (any case), or -1. */
 function requestHeaderIndex(name: string): number {
   for (let i = 0; i < REQUEST_HEADER_NAMES.length; i++) {
-    if (equalsLowerAscii(name, REQUEST_HEADER_NAMES[i]!)) return i;
+    if (equalsLowerAscii(name, 0, name.length, REQUEST_HEADER_NAMES[i]!)) return i;
   }
   return -1;
 }
 
-/** Whether `text` equals the lower-case ASCII `lower`, ignoring the case of ASCII letters. */
-function equalsLowerAscii(text: string, lower: string): boolean {
-  if (text.length !== lower.length) return false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
+/**
+ * Whether `text[start, end)` equals the lower-case ASCII `lower`, ignoring the case of ASCII
+ * letters (compared in place: no substring is made).
+ */
+function equalsLowerAscii(text: string, start: number, end: number, lower: string): boolean {
+  if (end - start !== lower.length) return false;
+  for (let i = 0; i < lower.length; i++) {
+    const c = text.charCodeAt(start + i);
     const w = lower.charCodeAt(i);
     if (c !== w && !(c >= 0x41 && c <= 0x5a && c + 0x20 === w)) return false;
   }
@@ -187,21 +189,72 @@ function equalsLowerAscii(text: string, lower: string): boolean {
 }
 
 /**
- * Whether a comma-separated list (`#token`, over every field line) has `lower` as an element,
- * compared ASCII case-insensitively; the same answer as `parseTokenList(values).some(…)`
- * without building the list.
+ * Whether one comma-separated list value (`#token`) has `lower` as an element, compared ASCII
+ * case-insensitively; the same answer as `parseTokenList(value).some(…)` without building the
+ * list or any substring.
  */
-function hasListElement(values: readonly string[], lower: string): boolean {
-  for (const value of values) {
-    let start = 0;
-    while (start <= value.length) {
-      let end = value.indexOf(",", start);
-      if (end === -1) end = value.length;
-      if (equalsLowerAscii(trimOws(value.slice(start, end)), lower)) return true;
-      start = end + 1;
-    }
+function listHasElement(value: string, lower: string): boolean {
+  let start = 0;
+  while (start <= value.length) {
+    let end = value.indexOf(",", start);
+    if (end === -1) end = value.length;
+    let from = start;
+    let to = end;
+    while (from < to && isOwsCode(value.charCodeAt(from))) from++;
+    while (to > from && isOwsCode(value.charCodeAt(to - 1))) to--;
+    if (equalsLowerAscii(value, from, to, lower)) return true;
+    start = end + 1;
   }
   return false;
+}
+
+function isOwsCode(code: number): boolean {
+  return code === 0x20 || code === 0x09;
+}
+
+/** {@link listHasElement} over every field line of a header (one value or several). */
+function hasListElement(values: FieldValues, lower: string): boolean {
+  if (values === undefined) return false;
+  if (typeof values === "string") return listHasElement(values, lower);
+  for (const value of values) if (listHasElement(value, lower)) return true;
+  return false;
+}
+
+/** The values of one header: none, the only one, or every one in order (when repeated). */
+type FieldValues = string | readonly string[] | undefined;
+
+/**
+ * The values of the header at `index`: `first` unless it was repeated (a bit of `repeated`),
+ * in which case every value is gathered, in order (rare: a second pass over the fields).
+ */
+function fieldValues(
+  rawHeaders: readonly string[],
+  index: number,
+  first: string | undefined,
+  repeated: number,
+): FieldValues {
+  if ((repeated & (1 << index)) === 0) return first;
+  const values: string[] = [];
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    if (requestHeaderIndex(rawHeaders[i]!) === index) values.push(rawHeaders[i + 1]!);
+  }
+  return values;
+}
+
+/** A header that may appear at most once: its value without OWS, or a duplicate error. */
+function atMostOne(
+  index: number,
+  first: string | undefined,
+  repeated: number,
+  name: string,
+): string | undefined {
+  if ((repeated & (1 << index)) !== 0) {
+    throw new HandshakeError(
+      "ERR_WS_HANDSHAKE_DUPLICATE_HEADER",
+      `the request has more than one ${name}`,
+    );
+  }
+  return first === undefined ? undefined : trimOws(first);
 }
 
 function checkUpgradeRequest(
@@ -209,65 +262,106 @@ function checkUpgradeRequest(
   httpVersion: string,
   rawHeaders: readonly string[],
 ): AcceptableUpgradeRequest {
-  const reject = (code: HandshakeErrorCode, message: string): HandshakeError =>
-    new HandshakeError(code, message);
-  // One pass over the fields for the ones the checks read (values in order, duplicates kept).
-  const found: (string[] | undefined)[] = [];
+  // One pass over the fields for the ones the checks read: the first value of each, and a bit
+  // for each that is repeated (whose values are then gathered in order). No array, no closure.
+  let host: string | undefined;
+  let upgrade: string | undefined;
+  let connection: string | undefined;
+  let key: string | undefined;
+  let version: string | undefined;
+  let protocol: string | undefined;
+  let extensions: string | undefined;
+  let origin: string | undefined;
+  let seen = 0;
+  let repeated = 0;
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const index = requestHeaderIndex(rawHeaders[i]!);
-    if (index >= 0) (found[index] ??= []).push(rawHeaders[i + 1]!);
-  }
-  const valuesOf = (index: number): readonly string[] => found[index] ?? NO_VALUES;
-  const atMostOne = (index: number, name: string): string | undefined => {
-    const values = valuesOf(index);
-    if (values.length > 1) {
-      throw reject("ERR_WS_HANDSHAKE_DUPLICATE_HEADER", `the request has more than one ${name}`);
+    if (index < 0) continue;
+    const bit = 1 << index;
+    if ((seen & bit) !== 0) {
+      repeated |= bit;
+      continue;
     }
-    return values[0] === undefined ? undefined : trimOws(values[0]);
-  };
+    seen |= bit;
+    const value = rawHeaders[i + 1]!;
+    switch (index) {
+      case HOST:
+        host = value;
+        break;
+      case UPGRADE:
+        upgrade = value;
+        break;
+      case CONNECTION:
+        connection = value;
+        break;
+      case KEY:
+        key = value;
+        break;
+      case VERSION:
+        version = value;
+        break;
+      case PROTOCOL:
+        protocol = value;
+        break;
+      case EXTENSIONS:
+        extensions = value;
+        break;
+      default:
+        origin = value;
+    }
+  }
 
   // Item 1 (G1): a GET request at HTTP/1.1 or later. Methods are case-sensitive.
   if (method !== "GET") {
-    throw reject("ERR_WS_HANDSHAKE_METHOD", `the method is ${quoteForMessage(method)}, not GET`);
+    throw new HandshakeError(
+      "ERR_WS_HANDSHAKE_METHOD",
+      `the method is ${quoteForMessage(method)}, not GET`,
+    );
   }
   if (httpVersion !== "1.1") {
-    const version = /^([0-9]+)\.([0-9]+)$/.exec(httpVersion);
-    const major = Number(version?.[1] ?? 0);
-    const minor = Number(version?.[2] ?? 0);
+    const parts = /^([0-9]+)\.([0-9]+)$/.exec(httpVersion);
+    const major = Number(parts?.[1] ?? 0);
+    const minor = Number(parts?.[2] ?? 0);
     if (major < 1 || (major === 1 && minor < 1)) {
-      throw reject(
+      throw new HandshakeError(
         "ERR_WS_HANDSHAKE_HTTP_VERSION",
         `HTTP/${quoteForMessage(httpVersion)} is older than HTTP/1.1`,
       );
     }
   }
   // Item 2 (G2): the server's authority, exactly once.
-  const host = atMostOne(HOST, "Host");
-  if (host === undefined || host === "") {
-    throw reject("ERR_WS_HANDSHAKE_HOST", "the request has no Host header");
+  const hostValue = atMostOne(HOST, host, repeated, "Host");
+  if (hostValue === undefined || hostValue === "") {
+    throw new HandshakeError("ERR_WS_HANDSHAKE_HOST", "the request has no Host header");
   }
   // Items 3–4 (G3): the tokens may sit in longer lists, e.g. `Connection: keep-alive, Upgrade`.
-  if (!hasListElement(valuesOf(UPGRADE), "websocket")) {
-    throw reject("ERR_WS_HANDSHAKE_UPGRADE", 'the request\'s Upgrade has no "websocket" token');
+  if (!hasListElement(fieldValues(rawHeaders, UPGRADE, upgrade, repeated), "websocket")) {
+    throw new HandshakeError(
+      "ERR_WS_HANDSHAKE_UPGRADE",
+      'the request\'s Upgrade has no "websocket" token',
+    );
   }
-  if (!hasListElement(valuesOf(CONNECTION), "upgrade")) {
-    throw reject("ERR_WS_HANDSHAKE_CONNECTION", 'the request\'s Connection has no "upgrade" token');
+  if (!hasListElement(fieldValues(rawHeaders, CONNECTION, connection, repeated), "upgrade")) {
+    throw new HandshakeError(
+      "ERR_WS_HANDSHAKE_CONNECTION",
+      'the request\'s Connection has no "upgrade" token',
+    );
   }
   // Item 5 (G4): strict padded base64 of a 16-byte nonce, i.e. 24 characters ending "==".
-  const key = atMostOne(KEY, "Sec-WebSocket-Key");
-  if (key === undefined) {
-    throw reject("ERR_WS_HANDSHAKE_KEY", "the request has no Sec-WebSocket-Key header");
+  const keyValue = atMostOne(KEY, key, repeated, "Sec-WebSocket-Key");
+  if (keyValue === undefined) {
+    throw new HandshakeError("ERR_WS_HANDSHAKE_KEY", "the request has no Sec-WebSocket-Key header");
   }
-  if (strictBase64Length(key) !== 16) {
-    throw reject(
+  if (strictBase64Length(keyValue) !== 16) {
+    throw new HandshakeError(
       "ERR_WS_HANDSHAKE_KEY",
-      `Sec-WebSocket-Key ${quoteForMessage(key)} is not base64 of 16 bytes`,
+      `Sec-WebSocket-Key ${quoteForMessage(keyValue)} is not base64 of 16 bytes`,
     );
   }
   // Item 6 (G5): version 13 only; anything else gets a 426 naming the version we speak.
-  const wsVersion = atMostOne(VERSION, "Sec-WebSocket-Version");
+  const wsVersion = atMostOne(VERSION, version, repeated, "Sec-WebSocket-Version");
   if (wsVersion !== WEBSOCKET_VERSION) {
-    throw reject(
+    throw new HandshakeError(
       "ERR_WS_HANDSHAKE_VERSION",
       wsVersion === undefined
         ? "the request has no Sec-WebSocket-Version header"
@@ -275,12 +369,12 @@ function checkUpgradeRequest(
     );
   }
   // §11.3.4 and §11.3.2: both may appear several times in a request, as one combined list.
-  const protocolValues = valuesOf(PROTOCOL);
-  const protocols = protocolValues.length === 0 ? [] : parseProtocolList(protocolValues);
-  const extensionValues = valuesOf(EXTENSIONS);
-  const extensions = extensionValues.length === 0 ? [] : parseExtensions(extensionValues);
-  const origin = atMostOne(ORIGIN, "Origin");
-  return { ok: true, key, protocols, extensions, origin };
+  const protocolValues = fieldValues(rawHeaders, PROTOCOL, protocol, repeated);
+  const protocols = protocolValues === undefined ? [] : parseProtocolList(protocolValues);
+  const extensionValues = fieldValues(rawHeaders, EXTENSIONS, extensions, repeated);
+  const offers = extensionValues === undefined ? [] : parseExtensions(extensionValues);
+  const originValue = atMostOne(ORIGIN, origin, repeated, "Origin");
+  return { ok: true, key: keyValue, protocols, extensions: offers, origin: originValue };
 }
 
 const NO_HEADERS: readonly HttpHeader[] = Object.freeze([]);
