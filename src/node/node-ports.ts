@@ -6,6 +6,7 @@
  * @module
  */
 import { Buffer, isUtf8 } from "node:buffer";
+import * as crypto from "node:crypto";
 import { createHash, randomFillSync } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import type { Accelerators, Clock, Ports, RandomSource, Sha1 } from "../protocol/ports.js";
@@ -45,12 +46,25 @@ export class PooledRandomSource implements RandomSource {
   }
 }
 
+/** `crypto.hash` where this Node has it (20.12 and later). */
+const oneShotHash = (
+  crypto as {
+    hash?: (algorithm: string, data: string, outputEncoding: "base64") => string;
+  }
+).hash;
+
+const ASCII_ONLY = /^[\x00-\x7f]*$/;
+
 /** SHA-1 from `node:crypto`. */
 export const nodeSha1: Sha1 = {
   digest(data: Uint8Array): Uint8Array {
     return createHash("sha1").update(data).digest();
   },
   digestLatin1ToBase64(text: string): string {
+    // The one-shot `crypto.hash` (Node 20.12+) is about 3× faster than a Hash object; it reads
+    // a string as UTF-8, which is latin1 for ASCII (a handshake key always is).
+    if (oneShotHash !== undefined && ASCII_ONLY.test(text))
+      return oneShotHash("sha1", text, "base64");
     return createHash("sha1").update(text, "latin1").digest("base64");
   },
 };
