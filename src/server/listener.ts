@@ -24,6 +24,7 @@ import { IncomingMessage } from "node:http";
 import { createServer, type Server, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { HandshakeError } from "../protocol/handshake/handshake-error.js";
+import { equalsLowerAscii, listHasElement } from "../protocol/handshake/header-grammar.js";
 import { HttpHeadParser, type HttpRequestHead } from "../protocol/handshake/http-head.js";
 import { validateRawUpgradeRequest } from "../protocol/handshake/server-handshake.js";
 import { rejectUpgrade } from "../node/upgrade.js";
@@ -190,9 +191,9 @@ export class StandaloneListener {
     let hasUpgrade = false;
     for (const [name, value] of headers) {
       rawHeaders.push(name, value);
-      if (equalsIgnoringCase(name, "upgrade")) hasUpgrade = true;
-      else if (!connectionUpgrade && equalsIgnoringCase(name, "connection"))
-        connectionUpgrade = hasToken(value, "upgrade");
+      if (isName(name, "upgrade")) hasUpgrade = true;
+      else if (!connectionUpgrade && isName(name, "connection"))
+        connectionUpgrade = listHasElement(value, "upgrade");
     }
     if (!(hasUpgrade && connectionUpgrade)) {
       answerPlainRequest(socket, method, httpVersion, rawHeaders);
@@ -316,39 +317,9 @@ function refuse(socket: ListenerSocket, status: number, body: string): void {
   rejectUpgrade(socket, status, { body });
 }
 
-/** Whether `text` equals the lower-case ASCII `lower`, ignoring ASCII case (no new string). */
-function equalsIgnoringCase(text: string, lower: string): boolean {
-  return text.length === lower.length && rangeEqualsIgnoringCase(text, 0, lower);
-}
-
-/** Whether `text` has `lower` at `start`, ignoring the case of ASCII letters. */
-function rangeEqualsIgnoringCase(text: string, start: number, lower: string): boolean {
-  for (let i = 0; i < lower.length; i++) {
-    const c = text.charCodeAt(start + i);
-    const w = lower.charCodeAt(i);
-    if (c !== w && !(c >= 0x41 && c <= 0x5a && c + 0x20 === w)) return false;
-  }
-  return true;
-}
-
-/** Whether the comma-separated list `value` has the token `lower` (ASCII case-insensitive). */
-function hasToken(value: string, lower: string): boolean {
-  let start = 0;
-  while (start <= value.length) {
-    let end = value.indexOf(",", start);
-    if (end === -1) end = value.length;
-    let from = start;
-    let to = end;
-    while (from < to && isOws(value.charCodeAt(from))) from++;
-    while (to > from && isOws(value.charCodeAt(to - 1))) to--;
-    if (to - from === lower.length && rangeEqualsIgnoringCase(value, from, lower)) return true;
-    start = end + 1;
-  }
-  return false;
-}
-
-function isOws(code: number): boolean {
-  return code === 0x20 || code === 0x09;
+/** Whether the header name `name` is the lower-case ASCII `lower`, ignoring ASCII case. */
+function isName(name: string, lower: string): boolean {
+  return equalsLowerAscii(name, 0, name.length, lower);
 }
 
 /**
@@ -367,8 +338,8 @@ function answerPlainRequest(
   for (let i = 0; i + 1 < rawHeaders.length && !attempted; i += 2) {
     const name = rawHeaders[i]!;
     attempted =
-      equalsIgnoringCase(name, "sec-websocket-key") ||
-      (equalsIgnoringCase(name, "upgrade") && /websocket/i.test(rawHeaders[i + 1]!));
+      isName(name, "sec-websocket-key") ||
+      (isName(name, "upgrade") && /websocket/i.test(rawHeaders[i + 1]!));
   }
   // RFC 9110 §9.3.2: the answer to HEAD has the headers a GET would get, without the body.
   const omitBody = method === "HEAD";

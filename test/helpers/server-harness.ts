@@ -11,7 +11,7 @@
  * @module
  */
 import { createServer, type IncomingMessage, type Server as HttpServer } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import { connect, type AddressInfo, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { TestContext } from "node:test";
 import {
@@ -25,6 +25,18 @@ export const TIME_SCALE = Math.max(1, Number(process.env["SOCKWISE_TEST_TIME_SCA
 
 /** The default bound on any wait, in milliseconds. */
 export const WAIT_MS = 3000 * TIME_SCALE;
+
+/** Resolves with the error code of a TCP connect to `port` ("connected" if it succeeds). */
+export function tryConnect(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: "127.0.0.1" });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve("connected");
+    });
+    socket.once("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? "error"));
+  });
+}
 
 /** Resolves after `ms` milliseconds. */
 export function sleep(ms: number): Promise<void> {

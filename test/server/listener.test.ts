@@ -7,7 +7,6 @@
  */
 import assert from "node:assert/strict";
 import { IncomingMessage } from "node:http";
-import { connect } from "node:net";
 import { describe, test } from "node:test";
 import { OP, buildFrame } from "../helpers/frames.js";
 import {
@@ -24,19 +23,8 @@ import {
   startServerIn,
   waitUntil,
   withTimeout,
+  tryConnect,
 } from "../helpers/server-harness.js";
-
-/** Resolves with the error code of a TCP connect to `port` ("connected" if it succeeds). */
-function tryConnect(port: number): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = connect({ port, host: "127.0.0.1" });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve("connected");
-    });
-    socket.once("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? "error"));
-  });
-}
 
 describe("standalone listener: reading the request head", () => {
   test("G14/G15: a head sent one byte at a time is parsed like one sent whole", async (t) => {

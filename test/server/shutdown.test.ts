@@ -4,7 +4,6 @@
  * clients that do not answer at the deadline, and leaves an attached HTTP server running.
  */
 import assert from "node:assert/strict";
-import { connect } from "node:net";
 import { describe, test } from "node:test";
 import { WebSocketServer } from "../../src/index.js";
 import { CLIENT_KINDS, type PeerClient } from "../helpers/peer-clients.js";
@@ -18,19 +17,8 @@ import {
   startServerIn,
   waitUntil,
   withTimeout,
+  tryConnect,
 } from "../helpers/server-harness.js";
-
-/** Resolves with the error code of a TCP connect to `port` ("connected" if it succeeds). */
-function tryConnect(port: number): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = connect({ port, host: "127.0.0.1" });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve("connected");
-    });
-    socket.once("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? "error"));
-  });
-}
 
 describe("graceful shutdown", () => {
   test("500 connections from clients that answer all close cleanly with the given code and reason, none forced", async (t) => {

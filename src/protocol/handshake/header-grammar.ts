@@ -60,6 +60,44 @@ export function isToken(text: string): boolean {
 }
 
 /**
+ * Whether `text[start, end)` equals the lower-case ASCII `lower`, ignoring the case of ASCII
+ * letters (compared in place: no substring is made).
+ */
+export function equalsLowerAscii(text: string, start: number, end: number, lower: string): boolean {
+  if (end - start !== lower.length) return false;
+  for (let i = 0; i < lower.length; i++) {
+    const c = text.charCodeAt(start + i);
+    const w = lower.charCodeAt(i);
+    if (c !== w && !(c >= 0x41 && c <= 0x5a && c + 0x20 === w)) return false;
+  }
+  return true;
+}
+
+/**
+ * Whether one comma-separated list value (`#token`) has `lower` as an element, compared ASCII
+ * case-insensitively; the same answer as `parseTokenList(value).some(…)` without building the
+ * list or any substring.
+ */
+export function listHasElement(value: string, lower: string): boolean {
+  let start = 0;
+  while (start <= value.length) {
+    let end = value.indexOf(",", start);
+    if (end === -1) end = value.length;
+    let from = start;
+    let to = end;
+    while (from < to && isOwsCode(value.charCodeAt(from))) from++;
+    while (to > from && isOwsCode(value.charCodeAt(to - 1))) to--;
+    if (equalsLowerAscii(value, from, to, lower)) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
+function isOwsCode(code: number): boolean {
+  return code === 0x20 || code === 0x09;
+}
+
+/**
  * Removes optional whitespace (SP and HTAB only) from both ends of `text`. Unlike
  * `String.prototype.trim`, it leaves other characters alone (e.g. U+00A0).
  *
