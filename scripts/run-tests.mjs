@@ -4,10 +4,14 @@
 // the files are listed explicitly. Arguments narrow the run: `npm run test:only -- protocol`.
 //
 // No run may hang: a test (or suite) that takes longer than SOCKWISE_TEST_TIMEOUT_MS fails on
-// its own (`--test-timeout`); once every test has finished the runner exits even if a leaked
-// handle or child process would keep it alive (`--test-force-exit`); and the whole run is killed
-// after SOCKWISE_TEST_RUN_TIMEOUT_MS with a message saying so. (A CI run once hung until the CI
-// time limit because a failed `after` hook left a headless Chromium running.)
+// its own (`--test-timeout`), and so does a test file whose leaked handle or child process keeps
+// it alive (its run is cancelled, and the exit code is 1); the whole run is killed after
+// SOCKWISE_TEST_RUN_TIMEOUT_MS with a message saying so. (A CI run once hung until the CI time
+// limit because a failed `after` hook left a headless Chromium running.)
+//
+// `--test-force-exit` is deliberately not used: on Node 20 it let the runner exit before every
+// file had reported, so the last tests of some files never ran, silently (`# tests` changed from
+// run to run: 61 or 70 for one file). Every test must run, or the run fails.
 import { spawn } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -50,13 +54,7 @@ if (files.length === 0) {
 
 const child = spawn(
   process.execPath,
-  [
-    "--test",
-    "--test-reporter=tap",
-    `--test-timeout=${testTimeoutMs}`,
-    "--test-force-exit",
-    ...files,
-  ],
+  ["--test", "--test-reporter=tap", `--test-timeout=${testTimeoutMs}`, ...files],
   // Its own process group, so that a timeout can end the runner and every test file under it.
   { stdio: "inherit", env: process.env, detached: true },
 );
