@@ -13,7 +13,7 @@
 // file had reported, so the last tests of some files never ran, silently (`# tests` changed from
 // run to run: 61 or 70 for one file). Every test must run, or the run fails.
 import { spawn } from "node:child_process";
-import { readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 
 const root = new URL("../build/test/", import.meta.url).pathname;
@@ -26,6 +26,19 @@ function collect(dir) {
       if (statSync(path).isDirectory()) return collect(path);
       return name.endsWith(".test.js") ? [path] : [];
     });
+}
+
+/**
+ * @template T
+ * @param {T[]} items
+ * @param {(item: T) => boolean} test
+ * @returns {[T[], T[]]}
+ */
+function partition(items, test) {
+  /** @type {[T[], T[]]} */
+  const parts = [[], []];
+  for (const item of items) parts[test(item) ? 0 : 1].push(item);
+  return parts;
 }
 
 /** @param {string} name @param {number} fallback */
@@ -44,7 +57,14 @@ const testTimeoutMs = millis("SOCKWISE_TEST_TIMEOUT_MS", 5 * 60_000);
 const runTimeoutMs = millis("SOCKWISE_TEST_RUN_TIMEOUT_MS", 30 * 60_000);
 
 const filters = process.argv.slice(2);
-const files = collect(root).filter(
+// A compiled test whose source was renamed or deleted stays in build/ (tsc never removes
+// outputs): run only the files that still have a source, and say which were left out.
+const sources = new URL("../test/", import.meta.url).pathname;
+const [current, stale] = partition(collect(root), (file) =>
+  existsSync(join(sources, relative(root, file).replace(/\.js$/, ".ts"))),
+);
+for (const file of stale) console.error(`run-tests: skipping ${file}: its source is gone`);
+const files = current.filter(
   (file) => filters.length === 0 || filters.some((f) => relative(root, file).includes(f)),
 );
 if (files.length === 0) {
