@@ -58,12 +58,12 @@ export function rejectUpgrade(
       ...(options.headers === undefined ? {} : { headers: options.headers }),
       ...(options.body === undefined ? {} : { body: options.body }),
       ...(options.statusText === undefined ? {} : { statusText: options.statusText }),
+      ...(options.omitBody === undefined ? {} : { omitBody: options.omitBody }),
     });
   } catch {
     // An application-supplied status or header that cannot be sent: answer 500 instead.
     bytes = buildRejectResponse(500);
   }
-  if (options.omitBody === true) bytes = bytes.subarray(0, headLength(bytes));
   if (socket.writable) {
     socket.end(bytes);
     // Read and drop whatever the peer still sends: its FIN is then seen (the socket closes
@@ -101,17 +101,3 @@ export function acceptUpgrade(
 }
 
 function ignore(): void {}
-
-/** The length of the HTTP head at the start of `bytes`: up to and including CRLF CRLF. */
-function headLength(bytes: Uint8Array): number {
-  for (let i = 3; i < bytes.length; i++) {
-    if (
-      bytes[i] === 0x0a &&
-      bytes[i - 1] === 0x0d &&
-      bytes[i - 2] === 0x0a &&
-      bytes[i - 3] === 0x0d
-    )
-      return i + 1;
-  }
-  return bytes.length;
-}

@@ -478,6 +478,11 @@ export interface RejectResponseOptions {
   readonly headers?: ReadonlyArray<readonly [string, string]>;
   /** The body: a string is sent as UTF-8 with `Content-Type: text/plain; charset=utf-8`. */
   readonly body?: string | Uint8Array;
+  /**
+   * Write the head only, with the `Content-Type` and `Content-Length` the body would have: the
+   * answer to a HEAD request (RFC 9110 §9.3.2).
+   */
+  readonly omitBody?: boolean;
 }
 
 /**
@@ -527,5 +532,5 @@ export function buildRejectResponse(
   }
   headers.push(["Content-Length", String(body.length)], ...extraHeaders);
   const head = serializeHead(`HTTP/1.1 ${status} ${statusText}`, headers);
-  return body.length === 0 ? head : concatBytes([head, body]);
+  return body.length === 0 || options.omitBody === true ? head : concatBytes([head, body]);
 }

@@ -539,6 +539,19 @@ describe("buildRejectResponse", () => {
     assert.equal(encoded.length, body.length + 3);
   });
 
+  test("G3: omitBody (a HEAD answer) writes the head the body would have, and nothing after it", () => {
+    const body = "426 Upgrade Required: caf\u00e9\n";
+    const full = buildRejectResponse(426, { body, headers: [["Upgrade", "websocket"]] });
+    const head = buildRejectResponse(426, {
+      body,
+      headers: [["Upgrade", "websocket"]],
+      omitBody: true,
+    });
+    const length = new TextEncoder().encode(body).length;
+    assert.deepEqual(head, full.subarray(0, full.length - length));
+    assert.match(decodeLatin1(head), new RegExp(`Content-Length: ${length}\r\n.*\r\n\r\n$`, "s"));
+  });
+
   test("G13: without a body, Content-Length is 0 and there is no Content-Type", () => {
     assert.equal(
       decodeLatin1(buildRejectResponse(403)),
