@@ -19,14 +19,6 @@ import {
 import { nodePorts } from "./node-ports.js";
 import { Transport, type TransportHandlers } from "./transport.js";
 
-/** Pairs Node's flat `rawHeaders` list. */
-export function headerPairs(request: IncomingMessage): [string, string][] {
-  const raw = request.rawHeaders;
-  const pairs: [string, string][] = [];
-  for (let i = 0; i + 1 < raw.length; i += 2) pairs.push([raw[i]!, raw[i + 1]!]);
-  return pairs;
-}
-
 /** Checks an upgrade request against RFC 6455 §4.2.1 (see `validateUpgradeRequest`). */
 export function checkUpgradeRequest(request: IncomingMessage): UpgradeRequestValidation {
   return validateRawUpgradeRequest(request.method ?? "", request.httpVersion, request.rawHeaders);
