@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { isUtf8 } from "node:buffer";
 import { MAX_CLOSE_REASON_BYTES, isWireCloseCode } from "../protocol/close-codes.js";
 import { SEND_COPIES_UP_TO_BYTES } from "../protocol/engine.js";
 import type { CloseInitiator, CloseOutcome } from "../protocol/close-state.js";
@@ -26,6 +27,8 @@ import {
 } from "../facade/message-data.js";
 import { toDOMString, toUSVString } from "../facade/webidl-strings.js";
 import { ServerCloseEvent } from "./server-events.js";
+import type { PerMessageDeflate } from "../protocol/extensions/permessage-deflate.js";
+import type { PublishResult, Subscriber, TopicRegistry } from "./topics.js";
 
 /** How a server connection ended: the value of {@link ServerWebSocket.closed}. */
 export interface ServerCloseInfo {
@@ -90,13 +93,22 @@ export interface ServerSocketInit {
   readonly binaryType: BinaryType;
   /** The server's open connections: the socket leaves it once closed. */
   readonly clients: Set<ServerWebSocket>;
+  /** The server's topics: the socket leaves its topics once closed. */
+  readonly topics: TopicRegistry<ServerWebSocket>;
+}
+
+/** A queued frame built once for many connections (a topic's message). */
+interface BuiltOutgoing {
+  readonly kind: "frame";
+  readonly bytes: Uint8Array;
+  readonly size: number;
 }
 
 /**
  * One accepted WebSocket connection. Created by `WebSocketServer`; listen for `message`,
  * `close`, `ping`, `pong` and `drain`.
  */
-export class ServerWebSocket extends EventTarget implements TransportHandlers {
+export class ServerWebSocket extends EventTarget implements TransportHandlers, Subscriber {
   static readonly CONNECTING = CONNECTING;
   static readonly OPEN = OPEN;
   static readonly CLOSING = CLOSING;
@@ -122,11 +134,14 @@ export class ServerWebSocket extends EventTarget implements TransportHandlers {
   readonly #remoteFamily: string | undefined;
   #transport: Transport | undefined;
   readonly #clients: Set<ServerWebSocket>;
+  readonly #registry: TopicRegistry<ServerWebSocket>;
+  /** This socket's topics: none, one (no Set for the common case), or several. */
+  #topics: string | Set<string> | undefined;
   #readyState: number = OPEN;
   #bufferedAmount = 0;
   #binaryType: BinaryType;
   /** Messages waiting behind a Blob (created when one is needed: most connections never do). */
-  #queue: Outgoing[] | undefined;
+  #queue: (Outgoing | BuiltOutgoing)[] | undefined;
   #pendingClose: { code: number | undefined; reason: Uint8Array } | undefined;
   /** What most connections never use until they close: created on first need. */
   #more: SocketExtras | undefined;
@@ -183,6 +198,7 @@ export class ServerWebSocket extends EventTarget implements TransportHandlers {
     this.#remoteFamily = init.remoteFamily;
     this.#binaryType = init.binaryType;
     this.#clients = init.clients;
+    this.#registry = init.topics;
   }
 
   /** Resolves, never rejects, once the connection is over. */
@@ -335,6 +351,82 @@ export class ServerWebSocket extends EventTarget implements TransportHandlers {
   }
 
   /**
+   * @internal Writes a frame built once for many connections (a topic's message): it keeps its
+   * place among this socket's messages and counts `size` in `bufferedAmount`.
+   */
+  sendBuiltFrame(frame: Uint8Array, size: number): void {
+    this.#bufferedAmount += size;
+    if (this.#readyState !== OPEN || this.#pendingClose !== undefined) return;
+    if (this.#queue === undefined) this.#transmit("frame", frame, size);
+    else this.#queue.push({ kind: "frame", bytes: frame, size });
+  }
+
+  /**
+   * Subscribes this connection to `topic`: it receives what is published there, from this
+   * process and (with a broker such as `RedisBroker`) every other. A socket leaves all its
+   * topics when it closes.
+   * @throws {TypeError} ERR_WS_INVALID_TOPIC for a topic that is not a non-empty string of at
+   *   most `maxTopicLength` characters
+   * @throws {RangeError} ERR_WS_TOO_MANY_TOPICS when this socket already has
+   *   `maxTopicsPerSocket` topics
+   * @returns false when already subscribed, or when the socket is no longer open
+   */
+  subscribe(topic: string): boolean {
+    return this.#registry.subscribe(this, topic);
+  }
+
+  /**
+   * Unsubscribes this connection from `topic`.
+   * @returns false when it was not subscribed
+   */
+  unsubscribe(topic: string): boolean {
+    return this.#registry.unsubscribe(this, topic);
+  }
+
+  /** Whether this connection is subscribed to `topic`. */
+  isSubscribed(topic: string): boolean {
+    const topics = this.#topics;
+    return topics === topic || (typeof topics === "object" && topics.has(topic));
+  }
+
+  /** This connection's topics (a new array each time). */
+  get subscriptions(): readonly string[] {
+    const topics = this.#topics;
+    return topics === undefined ? [] : typeof topics === "string" ? [topics] : [...topics];
+  }
+
+  /**
+   * Publishes to every subscriber of `topic` except this socket, in every process: a string as
+   * text, bytes as binary (or as text with `{ binary: false }`: they must be UTF-8). The socket
+   * need not be subscribed itself.
+   * @returns what happened at this process's subscribers
+   * @throws {TypeError} ERR_WS_INVALID_TOPIC for a bad topic, ERR_WS_INVALID_UTF8 for bytes
+   *   sent as text that are not UTF-8
+   */
+  publish(
+    topic: string,
+    data: string | ArrayBufferLike | ArrayBufferView,
+    options: { readonly binary?: boolean } = {},
+  ): PublishResult {
+    const message = toPublished(data, options.binary, "'publish'");
+    return this.#registry.publish(topic, message.bytes, message.isBinary, this);
+  }
+
+  /** @internal The topic registry's per-socket state. */
+  get topicState(): string | Set<string> | undefined {
+    return this.#topics;
+  }
+
+  set topicState(value: string | Set<string> | undefined) {
+    this.#topics = value;
+  }
+
+  /** @internal The connection's permessage-deflate, when negotiated. */
+  get deflate(): PerMessageDeflate | undefined {
+    return this.#transport?.deflate;
+  }
+
+  /**
    * Sends a Ping; a `pong` event follows when the client answers.
    * @throws {RangeError} for a payload over 125 bytes
    * @returns false when the connection is no longer open
@@ -457,6 +549,7 @@ export class ServerWebSocket extends EventTarget implements TransportHandlers {
   /** @internal The connection is over: settle `closed`, then fire `close` from a task. */
   handleClosed(outcome: CloseOutcome): ServerCloseInfo {
     this.#clients.delete(this);
+    this.#registry.leaveAll(this);
     const more = this.#extras();
     const cause = describeCause(outcome, more.overrideCause);
     const info: ServerCloseInfo = {
@@ -481,12 +574,14 @@ export class ServerWebSocket extends EventTarget implements TransportHandlers {
     return info;
   }
 
-  #transmit(kind: "text" | "binary", bytes: Uint8Array, size: number): void {
-    this.#transport!.send(kind, bytes, (written) => {
+  #transmit(kind: "text" | "binary" | "frame", bytes: Uint8Array, size: number): void {
+    const onWritten = (written: boolean): void => {
       if (!written) return;
       this.#bufferedAmount -= size;
       if (this.#bufferedAmount === 0) this.#settleDrain();
-    });
+    };
+    if (kind === "frame") this.#transport!.sendBuiltFrame(bytes, onWritten);
+    else this.#transport!.send(kind, bytes, onWritten);
   }
 
   #drainQueue(): void {
@@ -557,4 +652,25 @@ function describeCause(
   return error === undefined
     ? { code: cause.code, message: cause.message }
     : { code: cause.code, message: cause.message, error };
+}
+
+/**
+ * A message to publish as bytes and a text/binary flag: a string as UTF-8 text; bytes as binary,
+ * or as text with `binary: false` (checked as UTF-8, as text must be on the wire).
+ * @internal
+ */
+export function toPublished(
+  data: string | ArrayBufferLike | ArrayBufferView,
+  binary: boolean | undefined,
+  where: string,
+): { bytes: Uint8Array; isBinary: boolean } {
+  const outgoing = toOutgoing(data, where);
+  if (outgoing.bytes === undefined) throw new TypeError(`${where} does not take a Blob`);
+  const isBinary = binary ?? outgoing.kind === "binary";
+  if (!isBinary && outgoing.kind === "binary" && !isUtf8(outgoing.bytes)) {
+    throw Object.assign(new TypeError(`${where}: bytes sent as text must be valid UTF-8`), {
+      code: "ERR_WS_INVALID_UTF8",
+    });
+  }
+  return { bytes: outgoing.bytes, isBinary };
 }
