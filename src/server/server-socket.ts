@@ -25,22 +25,9 @@ import {
   type Outgoing,
 } from "../facade/message-data.js";
 import { toDOMString, toUSVString } from "../facade/webidl-strings.js";
-import { ServerCloseEvent } from "./server-events.js";
+import { ServerCloseEvent, type ServerCloseInfo } from "./server-events.js";
 
-/** How a server connection ended: the value of {@link ServerWebSocket.closed}. */
-export interface ServerCloseInfo {
-  /** The client's close code (1005 when its Close had none), or 1006 when none arrived. */
-  readonly code: number;
-  readonly reason: string;
-  /** True only when both Close frames were exchanged before TCP ended. */
-  readonly wasClean: boolean;
-  /** Who started the close. */
-  readonly initiator: CloseInitiator;
-  /** Why the close was abnormal: a stable `code` (`ERR_WS_*`) and a message. */
-  readonly cause?: { readonly code: string; readonly message: string; readonly error?: unknown };
-  /** The code this server sent in its Close frame, if any. */
-  readonly sentCode?: number;
-}
+export type { ServerCloseInfo } from "./server-events.js";
 
 /**
  * The events of a {@link ServerWebSocket} and their types, for typed `addEventListener`.

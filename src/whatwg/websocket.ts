@@ -20,9 +20,11 @@ import {
 import {
   detailsFromFailure,
   detailsFromOutcome,
+  readCloseDetails,
   recordCloseDetails,
   type CloseDetails,
 } from "./close-details.js";
+import type { WebSocketStream } from "./stream/websocket-stream.js";
 import { EventHandlerAttribute, releaseUnusedEventTargetState } from "../facade/event-handlers.js";
 import { decodeText, toArrayBuffer, toOutgoing, type Outgoing } from "../facade/message-data.js";
 import { CloseEvent, MessageEvent, defineToStringTag } from "./events.js";
@@ -36,7 +38,17 @@ import {
   toUSVString,
 } from "./webidl.js";
 
-export { closeDetails, type CloseDetails } from "./close-details.js";
+export type { CloseDetails } from "./close-details.js";
+
+/**
+ * Returns how `socket` closed, including why it failed (refused handshake status, socket or TLS
+ * error, protocol error code). Non-standard: the standard events and errors deliberately hide
+ * causes (SPEC.md E20), so sockwise keeps them here. `undefined` until the connection is closed
+ * (the `close` event has fired, or the `closed` promise has settled).
+ */
+export function closeDetails(socket: WebSocket | WebSocketStream): CloseDetails | undefined {
+  return readCloseDetails(socket);
+}
 
 /**
  * Node-only settings, given as the second constructor argument instead of `protocols`. The
