@@ -77,13 +77,16 @@ export interface ServerSocketInit {
   readonly binaryType: BinaryType;
   /** The server's open connections: the socket leaves it once closed. */
   readonly clients: Set<ServerWebSocket>;
+  /** The initial {@link ServerWebSocket.data}. */
+  readonly data: unknown;
 }
 
 /**
  * One accepted WebSocket connection. Created by `WebSocketServer`; listen for `message`,
- * `close`, `ping`, `pong` and `drain`.
+ * `close`, `ping`, `pong` and `drain`. `Data` is the type of {@link ServerWebSocket.data}, the
+ * server's `Data` parameter (`new WebSocketServer<{ userId: string }>(…)`).
  */
-export class ServerWebSocket extends EventTarget implements TransportHandlers {
+export class ServerWebSocket<Data = unknown> extends EventTarget implements TransportHandlers {
   static readonly CONNECTING = CONNECTING;
   static readonly OPEN = OPEN;
   static readonly CLOSING = CLOSING;
@@ -156,6 +159,13 @@ export class ServerWebSocket extends EventTarget implements TransportHandlers {
     ]);
   }
 
+  /**
+   * The application's data for this connection: what `authenticate` answered as `{ data }` (or
+   * what was given to `handleUpgrade`), `undefined` otherwise. Free for the application to
+   * replace; sockwise never reads it.
+   */
+  data: Data;
+
   /** @internal Use `WebSocketServer`; sockets cannot be constructed directly. */
   constructor(key: symbol, init: ServerSocketInit) {
     if (key !== constructionKey)
@@ -170,6 +180,7 @@ export class ServerWebSocket extends EventTarget implements TransportHandlers {
     this.#remoteFamily = init.remoteFamily;
     this.#binaryType = init.binaryType;
     this.#clients = init.clients;
+    this.data = init.data as Data;
   }
 
   /** Resolves, never rejects, once the connection is over. */
