@@ -544,6 +544,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       remotePort: net.remotePort,
       remoteFamily: net.remoteFamily,
       binaryType: options.binaryType,
+      textType: options.textType,
       clients: this.#clients,
     });
     // The handshake is decided: stop counting it (P9) before the transport and the application
