@@ -7,7 +7,7 @@ import type { IncomingMessage, Server as HttpServer } from "node:http";
 import type { Server as HttpsServer } from "node:https";
 import { ENGINE_DEFAULTS } from "../protocol/engine.js";
 import { MAX_CLOSE_REASON_BYTES, isWireCloseCode } from "../protocol/close-codes.js";
-import type { BinaryType } from "../facade/message-data.js";
+import type { BinaryType, TextType } from "../facade/message-data.js";
 import { createDeflateCodec } from "../node/deflate-codec.js";
 import {
   negotiateDeflate,
@@ -120,6 +120,12 @@ export interface WebSocketServerOptions<Data = unknown> {
   /** The initial `binaryType` of each connection (default "arraybuffer"). */
   readonly binaryType?: BinaryType;
   /**
+   * The initial `textType` of each connection: "string" (default) decodes text messages;
+   * "nodebuffer" delivers their validated UTF-8 bytes undecoded (relays, brokers: send them on
+   * with `sendText()`).
+   */
+  readonly textType?: TextType;
+  /**
    * permessage-deflate (RFC 7692): `true` (the default) accepts it with the settings below,
    * `false` declines every offer.
    */
@@ -161,6 +167,7 @@ export const SERVER_DEFAULTS = {
   heartbeat: { intervalMs: 30_000, timeoutMs: 10_000 },
   maxBufferedBytes: 4 * 1024 * 1024,
   binaryType: "arraybuffer",
+  textType: "string",
   shutdownCode: 1001,
   shutdownTimeoutMs: 5_000,
 } as const;
@@ -186,6 +193,7 @@ export interface ResolvedServerOptions {
   readonly heartbeat: HeartbeatOptions | false;
   readonly maxBufferedBytes: number;
   readonly binaryType: BinaryType;
+  readonly textType: TextType;
   /** `undefined` when permessage-deflate is off. */
   readonly perMessageDeflate: ResolvedDeflateSettings | undefined;
 }
@@ -252,6 +260,10 @@ export function resolveServerOptions(options: WebSocketServerOptions): ResolvedS
       `binaryType must be "arraybuffer", "blob" or "nodebuffer", got ${String(binaryType)}`,
     );
   }
+  const textType = options.textType ?? SERVER_DEFAULTS.textType;
+  if (textType !== "string" && textType !== "nodebuffer") {
+    throw invalid(`textType must be "string" or "nodebuffer", got ${String(textType)}`);
+  }
   const supported = options.protocols;
   const handleProtocols =
     options.handleProtocols ??
@@ -316,6 +328,7 @@ export function resolveServerOptions(options: WebSocketServerOptions): ResolvedS
       SERVER_DEFAULTS.maxBufferedBytes,
     ),
     binaryType,
+    textType,
     perMessageDeflate: resolveDeflate(options.perMessageDeflate),
   };
 }

@@ -563,6 +563,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
       remotePort: net.remotePort,
       remoteFamily: net.remoteFamily,
       binaryType: options.binaryType,
+      textType: options.textType,
       clients: this.#clients,
       data,
     });
