@@ -8,7 +8,6 @@
  */
 import { isUtf8 } from "node:buffer";
 import { MAX_CLOSE_REASON_BYTES, isWireCloseCode } from "../protocol/close-codes.js";
-import { SEND_COPIES_UP_TO_BYTES } from "../protocol/engine.js";
 import type { CloseInitiator, CloseOutcome } from "../protocol/close-state.js";
 import type { AbnormalCause, ProtocolError } from "../protocol/errors.js";
 import type { Transport, TransportHandlers } from "../node/transport.js";
@@ -22,28 +21,17 @@ import {
   decodeText,
   toBinaryData,
   toOutgoing,
+  toTextBytes,
   type BinaryType,
-  type Outgoing,
+  type TextType,
 } from "../facade/message-data.js";
+import { SendQueue, type SendPolicy } from "../facade/send-queue.js";
 import { toDOMString, toUSVString } from "../facade/webidl-strings.js";
-import { ServerCloseEvent } from "./server-events.js";
+import { ServerCloseEvent, ServerMessageEvent, type ServerCloseInfo } from "./server-events.js";
 import type { PerMessageDeflate } from "../protocol/extensions/permessage-deflate.js";
 import type { PublishResult, Subscriber, TopicRegistry } from "./topics.js";
 
-/** How a server connection ended: the value of {@link ServerWebSocket.closed}. */
-export interface ServerCloseInfo {
-  /** The client's close code (1005 when its Close had none), or 1006 when none arrived. */
-  readonly code: number;
-  readonly reason: string;
-  /** True only when both Close frames were exchanged before TCP ended. */
-  readonly wasClean: boolean;
-  /** Who started the close. */
-  readonly initiator: CloseInitiator;
-  /** Why the close was abnormal: a stable `code` (`ERR_WS_*`) and a message. */
-  readonly cause?: { readonly code: string; readonly message: string; readonly error?: unknown };
-  /** The code this server sent in its Close frame, if any. */
-  readonly sentCode?: number;
-}
+export type { ServerCloseInfo } from "./server-events.js";
 
 /**
  * The events of a {@link ServerWebSocket} and their types, for typed `addEventListener`.
@@ -60,8 +48,7 @@ export interface ServerWebSocketEventMap {
   error: Event;
 }
 
-/** A `MessageEvent` whose `data` has a known type (Node's global `MessageEvent` is not generic). */
-export type ServerMessageEvent<T> = MessageEvent & { readonly data: T };
+export { ServerMessageEvent } from "./server-events.js";
 
 type AnyListener = Parameters<EventTarget["addEventListener"]>[1] | null;
 type AddOptions = Parameters<EventTarget["addEventListener"]>[2];
@@ -91,24 +78,25 @@ export interface ServerSocketInit {
   readonly remotePort: number | undefined;
   readonly remoteFamily: string | undefined;
   readonly binaryType: BinaryType;
+  /** How text messages are delivered (default "string"). */
+  readonly textType?: TextType;
   /** The server's open connections: the socket leaves it once closed. */
   readonly clients: Set<ServerWebSocket>;
   /** The server's topics: the socket leaves its topics once closed. */
   readonly topics: TopicRegistry<ServerWebSocket>;
-}
-
-/** A queued frame built once for many connections (a topic's message). */
-interface BuiltOutgoing {
-  readonly kind: "frame";
-  readonly bytes: Uint8Array;
-  readonly size: number;
+  /** The initial {@link ServerWebSocket.data}. */
+  readonly data: unknown;
 }
 
 /**
  * One accepted WebSocket connection. Created by `WebSocketServer`; listen for `message`,
- * `close`, `ping`, `pong` and `drain`.
+ * `close`, `ping`, `pong` and `drain`. `Data` is the type of {@link ServerWebSocket.data}, the
+ * server's `Data` parameter (`new WebSocketServer<{ userId: string }>(…)`).
  */
-export class ServerWebSocket extends EventTarget implements TransportHandlers, Subscriber {
+export class ServerWebSocket<Data = unknown>
+  extends EventTarget
+  implements TransportHandlers, Subscriber
+{
   static readonly CONNECTING = CONNECTING;
   static readonly OPEN = OPEN;
   static readonly CLOSING = CLOSING;
@@ -138,11 +126,10 @@ export class ServerWebSocket extends EventTarget implements TransportHandlers, S
   /** This socket's topics: none, one (no Set for the common case), or several. */
   #topics: string | Set<string> | undefined;
   #readyState: number = OPEN;
-  #bufferedAmount = 0;
   #binaryType: BinaryType;
-  /** Messages waiting behind a Blob (created when one is needed: most connections never do). */
-  #queue: (Outgoing | BuiltOutgoing)[] | undefined;
-  #pendingClose: { code: number | undefined; reason: Uint8Array } | undefined;
+  #textType: TextType;
+  /** The send queue, created by the first `send()`: an idle connection has none. */
+  #sender: SendQueue | undefined;
   /** What most connections never use until they close: created on first need. */
   #more: SocketExtras | undefined;
 
@@ -184,6 +171,13 @@ export class ServerWebSocket extends EventTarget implements TransportHandlers, S
     ]);
   }
 
+  /**
+   * The application's data for this connection: what `authenticate` answered as `{ data }` (or
+   * what was given to `handleUpgrade`), `undefined` otherwise. Free for the application to
+   * replace; sockwise never reads it.
+   */
+  data: Data;
+
   /** @internal Use `WebSocketServer`; sockets cannot be constructed directly. */
   constructor(key: symbol, init: ServerSocketInit) {
     if (key !== constructionKey)
@@ -197,8 +191,10 @@ export class ServerWebSocket extends EventTarget implements TransportHandlers, S
     this.#remotePort = init.remotePort;
     this.#remoteFamily = init.remoteFamily;
     this.#binaryType = init.binaryType;
+    this.#textType = init.textType ?? "string";
     this.#clients = init.clients;
     this.#registry = init.topics;
+    this.data = init.data as Data;
   }
 
   /** Resolves, never rejects, once the connection is over. */
@@ -224,6 +220,7 @@ export class ServerWebSocket extends EventTarget implements TransportHandlers, S
   /** @internal Connects the socket to its transport (before the head bytes are fed). */
   attach(transport: Transport): void {
     this.#transport = transport;
+    this.#sender?.attach(transport);
   }
 
   /**
@@ -263,7 +260,7 @@ export class ServerWebSocket extends EventTarget implements TransportHandlers, S
 
   /** Payload bytes passed to `send()` and not yet handed to the operating system. */
   get bufferedAmount(): number {
-    return this.#bufferedAmount;
+    return this.#sender?.bufferedAmount ?? 0;
   }
 
   /** The subprotocol the server selected ("" when none). */
@@ -284,6 +281,21 @@ export class ServerWebSocket extends EventTarget implements TransportHandlers, S
   set binaryType(value: string) {
     const text = toDOMString(value);
     if (text === "blob" || text === "arraybuffer" || text === "nodebuffer") this.#binaryType = text;
+  }
+
+  /**
+   * How text messages are delivered: "string" (the default, decoded), or "nodebuffer": the
+   * message's bytes as a zero-copy `Buffer`, already validated as UTF-8 (RFC 6455 §8.1) and
+   * never decoded, for relays, brokers and fan-outs that pass text on untouched (send it on
+   * with {@link ServerWebSocket.sendText}). `event.isBinary` tells text from binary.
+   */
+  get textType(): TextType {
+    return this.#textType;
+  }
+
+  set textType(value: string) {
+    const text = toDOMString(value);
+    if (text === "string" || text === "nodebuffer") this.#textType = text;
   }
 
   /** The client's IP address. */
@@ -310,44 +322,34 @@ export class ServerWebSocket extends EventTarget implements TransportHandlers, S
   send(data: string | ArrayBufferLike | ArrayBufferView | Blob): void {
     if (arguments.length === 0) throw new TypeError("send() requires 1 argument");
     const outgoing = toOutgoing(data);
-    this.#bufferedAmount += outgoing.size;
-    if (this.#readyState !== OPEN || this.#pendingClose !== undefined) return;
-    if (this.#queue === undefined && outgoing.bytes !== undefined) {
-      // The server does not mask, so the engine writes the payload as given: copy it, the caller
-      // may reuse its buffer (SPEC.md C10). Text was freshly encoded and needs no copy.
-      // Small payloads are copied by the engine itself (SEND_COPIES_UP_TO_BYTES); avoid a second copy.
-      const bytes =
-        outgoing.kind === "binary" && outgoing.bytes.length > SEND_COPIES_UP_TO_BYTES
-          ? outgoing.bytes.slice()
-          : outgoing.bytes;
-      this.#transmit(outgoing.kind, bytes, outgoing.size);
-      return;
-    }
-    if (outgoing.bytes !== undefined && outgoing.kind === "binary")
-      outgoing.bytes = outgoing.bytes.slice();
-    (this.#queue ??= []).push(outgoing);
-    if (outgoing.bytes === undefined) {
-      (data as Blob).arrayBuffer().then(
-        (buffer) => {
-          outgoing.bytes = new Uint8Array(buffer);
-          this.#drainQueue();
-        },
-        () => {
-          outgoing.bytes = new Uint8Array(0);
-          this.#drainQueue();
-        },
-      );
-    }
+    const sender = this.#sendQueue();
+    if (this.#readyState !== OPEN) sender.count(outgoing.size);
+    else sender.send(outgoing, outgoing.bytes === undefined ? (data as Blob) : undefined);
+  }
+
+  /**
+   * Sends a text message whose UTF-8 bytes the caller already has (a message received with
+   * `textType = "nodebuffer"`, bytes from a broker): no decoding and re-encoding. The bytes are
+   * checked as UTF-8 (a peer must fail a connection on invalid text, RFC 6455 §8.1) and copied
+   * as `send()` copies binary data; a string is sent as `send(string)` would.
+   * @throws {TypeError} ERR_WS_INVALID_UTF8 when the bytes are not valid UTF-8; a TypeError as
+   *   `send()` for anything else than a string, an ArrayBuffer or a view
+   */
+  sendText(data: string | ArrayBufferLike | ArrayBufferView): void {
+    if (arguments.length === 0) throw new TypeError("sendText() requires 1 argument");
+    const outgoing = toTextBytes(data, "'sendText'");
+    const sender = this.#sendQueue();
+    if (this.#readyState !== OPEN) sender.count(outgoing.size);
+    else sender.send(outgoing, undefined, typeof data !== "string");
   }
 
   /**
    * @internal Sends bytes that several connections share (a broadcast): they must never change.
    */
   sendShared(kind: "text" | "binary", bytes: Uint8Array, size: number): void {
-    this.#bufferedAmount += size;
-    if (this.#readyState !== OPEN || this.#pendingClose !== undefined) return;
-    if (this.#queue === undefined) this.#transmit(kind, bytes, size);
-    else this.#queue.push({ kind, bytes, size });
+    const sender = this.#sendQueue();
+    if (this.#readyState !== OPEN) sender.count(size);
+    else sender.sendOwned(kind, bytes, size);
   }
 
   /**
@@ -355,10 +357,9 @@ export class ServerWebSocket extends EventTarget implements TransportHandlers, S
    * place among this socket's messages and counts `size` in `bufferedAmount`.
    */
   sendBuiltFrame(frame: Uint8Array, size: number): void {
-    this.#bufferedAmount += size;
-    if (this.#readyState !== OPEN || this.#pendingClose !== undefined) return;
-    if (this.#queue === undefined) this.#transmit("frame", frame, size);
-    else this.#queue.push({ kind: "frame", bytes: frame, size });
+    const sender = this.#sendQueue();
+    if (this.#readyState !== OPEN) sender.count(size);
+    else sender.sendOwned("frame", frame, size);
   }
 
   /**
@@ -465,11 +466,10 @@ export class ServerWebSocket extends EventTarget implements TransportHandlers, S
     }
     if (this.#readyState !== OPEN) return;
     this.#readyState = CLOSING;
-    this.#pendingClose = {
-      code: code ?? (reasonBytes.length > 0 ? 1000 : undefined),
-      reason: reasonBytes,
-    };
-    this.#drainQueue();
+    const wireCode = code ?? (reasonBytes.length > 0 ? 1000 : undefined);
+    const sender = this.#sender;
+    if (sender === undefined) this.#transport?.close(wireCode, reasonBytes);
+    else sender.close(wireCode, reasonBytes);
   }
 
   /** Drops the TCP connection at once, without a closing handshake (reported as 1006). */
@@ -479,7 +479,7 @@ export class ServerWebSocket extends EventTarget implements TransportHandlers, S
 
   /** Resolves once `bufferedAmount` is 0 (at once if it already is, or once closed). */
   drained(): Promise<void> {
-    if (this.#bufferedAmount === 0 || this.#readyState === CLOSED) return Promise.resolve();
+    if (this.bufferedAmount === 0 || this.#readyState === CLOSED) return Promise.resolve();
     const more = this.#extras();
     return new Promise((resolve) => (more.drainWaiters ??= []).push(resolve));
   }
@@ -509,25 +509,33 @@ export class ServerWebSocket extends EventTarget implements TransportHandlers, S
   /** @internal */
   handleMessage(binary: boolean, data: Uint8Array): void {
     if (this.#readyState !== OPEN) return;
-    const payload = binary ? toBinaryData(data, this.#binaryType) : decodeText(data);
-    this.dispatchEvent(new MessageEvent("message", { data: payload }));
+    const payload = binary
+      ? toBinaryData(data, this.#binaryType)
+      : this.#textType === "string"
+        ? decodeText(data)
+        : toBinaryData(data, "nodebuffer");
+    this.dispatchEvent(new ServerMessageEvent("message", payload, binary));
   }
 
   /** @internal */
   handlePing(data: Uint8Array): void {
     this.dispatchEvent(
-      new MessageEvent("ping", {
-        data: Buffer.from(data.buffer, data.byteOffset, data.byteLength),
-      }),
+      new ServerMessageEvent(
+        "ping",
+        Buffer.from(data.buffer, data.byteOffset, data.byteLength),
+        true,
+      ),
     );
   }
 
   /** @internal */
   handlePong(data: Uint8Array): void {
     this.dispatchEvent(
-      new MessageEvent("pong", {
-        data: Buffer.from(data.buffer, data.byteOffset, data.byteLength),
-      }),
+      new ServerMessageEvent(
+        "pong",
+        Buffer.from(data.buffer, data.byteOffset, data.byteLength),
+        true,
+      ),
     );
   }
 
@@ -535,14 +543,14 @@ export class ServerWebSocket extends EventTarget implements TransportHandlers, S
   handleClosing(initiator: CloseInitiator): void {
     if (initiator === "remote" && this.#readyState === OPEN) {
       this.#readyState = CLOSING;
-      this.#queue = undefined;
+      this.#sender?.stop();
     }
   }
 
   /** @internal */
   handleDrain(): void {
     // The socket is empty, but a message may still wait in the queue (behind a Blob).
-    if (this.#bufferedAmount === 0) this.#settleDrain();
+    if (this.bufferedAmount === 0) this.#settleDrain();
     if (this.#readyState === OPEN) this.dispatchEvent(new Event("drain"));
   }
 
@@ -561,8 +569,7 @@ export class ServerWebSocket extends EventTarget implements TransportHandlers, S
       ...(outcome.sentCode === undefined ? {} : { sentCode: outcome.sentCode }),
     };
     more.closeInfo = info;
-    this.#queue = undefined;
-    this.#pendingClose = undefined;
+    this.#sender?.stop();
     more.resolveClosed?.(info);
     more.resolveClosed = undefined;
     setImmediate(() => {
@@ -574,31 +581,13 @@ export class ServerWebSocket extends EventTarget implements TransportHandlers, S
     return info;
   }
 
-  #transmit(kind: "text" | "binary" | "frame", bytes: Uint8Array, size: number): void {
-    const onWritten = (written: boolean): void => {
-      if (!written) return;
-      this.#bufferedAmount -= size;
-      if (this.#bufferedAmount === 0) this.#settleDrain();
-    };
-    if (kind === "frame") this.#transport!.sendBuiltFrame(bytes, onWritten);
-    else this.#transport!.send(kind, bytes, onWritten);
+  #sendQueue(): SendQueue {
+    return (this.#sender ??= new SendQueue(SERVER_SEND_POLICY, this, this.#transport));
   }
 
-  #drainQueue(): void {
-    if (this.#transport === undefined) return;
-    // Re-read the queue each time: a close while transmitting drops it.
-    for (let queue = this.#queue; queue !== undefined && queue.length > 0; queue = this.#queue) {
-      const head = queue[0]!;
-      if (head.bytes === undefined) return;
-      queue.shift();
-      this.#transmit(head.kind, head.bytes, head.size);
-    }
-    if (this.#queue?.length === 0) this.#queue = undefined;
-    const pending = this.#pendingClose;
-    if (pending !== undefined) {
-      this.#pendingClose = undefined;
-      this.#transport.close(pending.code, pending.reason);
-    }
+  /** Settles `drained()` (the send queue calls this when `bufferedAmount` reaches 0). */
+  static settleDrain(socket: ServerWebSocket): void {
+    socket.#settleDrain();
   }
 
   #extras(): SocketExtras {
@@ -624,6 +613,16 @@ for (const [name, value] of [
   Object.defineProperty(ServerWebSocket, name, descriptor);
   Object.defineProperty(ServerWebSocket.prototype, name, descriptor);
 }
+
+/**
+ * The server's send rule (SPEC.md P16): bytes leave `bufferedAmount` as soon as they are handed
+ * to the operating system; binary payloads are copied (frames are not masked, C10).
+ */
+const SERVER_SEND_POLICY: SendPolicy = {
+  fallsBetweenTasks: false,
+  copiesBorrowed: true,
+  onDrained: (owner) => ServerWebSocket.settleDrain(owner as ServerWebSocket),
+};
 
 /** The state of a {@link ServerWebSocket} that most connections do not need while open. */
 class SocketExtras {
