@@ -123,7 +123,7 @@ test("3 server processes, 1 Redis, 300 clients × 50 messages: exactly once, in 
   await until(
     () => errors.length > 0 || received.every((count) => count >= total),
     "every delivery",
-    30_000,
+    60_000,
   ).catch((error: Error) => {
     const short = [...received].filter((count) => count < total).length;
     throw new Error(`${error.message}: ${short} clients short; ${errors.slice(0, 5).join("; ")}`);
