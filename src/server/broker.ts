@@ -79,6 +79,7 @@ export class MemoryBroker implements Broker {
     this.#hub = options.hub ?? new MemoryHub();
   }
 
+  /** Joins the hub. @throws {TypeError} ERR_WS_INVALID_OPTION when started twice */
   start(sink: BrokerSink): void {
     if (this.#hub.members.has(this))
       throw Object.assign(new TypeError("a broker serves one WebSocketServer"), {
@@ -87,20 +88,24 @@ export class MemoryBroker implements Broker {
     this.#hub.members.set(this, { sink, topics: new Set() });
   }
 
+  /** Hands the message to the other servers of the hub that subscribed to `topic`. */
   publish(topic: string, data: Uint8Array, isBinary: boolean): void {
     for (const [broker, member] of this.#hub.members) {
       if (broker !== this && member.topics.has(topic)) member.sink.message(topic, data, isBinary);
     }
   }
 
+  /** This server now wants `topic`. */
   subscribe(topic: string): void {
     this.#hub.members.get(this)?.topics.add(topic);
   }
 
+  /** This server no longer wants `topic`. */
   unsubscribe(topic: string): void {
     this.#hub.members.get(this)?.topics.delete(topic);
   }
 
+  /** Leaves the hub. */
   close(): Promise<void> {
     this.#hub.members.delete(this);
     return Promise.resolve();

@@ -45,6 +45,7 @@ const OPEN = 1;
 const NOTHING: PublishResult = Object.freeze({ sent: 0, skipped: 0, closed: 0 });
 /** The close code for a subscriber that cannot keep up: 1013 "Try Again Later" (RFC 6455 §7.4.1 via IANA). */
 export const SLOW_SUBSCRIBER_CLOSE_CODE = 1013;
+/** The close reason sent with {@link SLOW_SUBSCRIBER_CLOSE_CODE}. */
 export const SLOW_SUBSCRIBER_CLOSE_REASON = "subscriber too slow";
 
 const allocate = (size: number): Uint8Array => Buffer.allocUnsafe(size);

@@ -187,6 +187,39 @@ test("Redis lost and back: outage queue keeps order up to its bound, then drops 
   assert.equal((await r.client.nextFrame()).payload.toString(), "after");
 });
 
+test("what others write to the channel: foreign envelopes and non-UTF-8 text are dropped; a user's ioredis client works and stays open", async (t) => {
+  const redis = await startRedis(t);
+  if (redis === undefined) return;
+  const own = redis.client();
+  t.after(() => own.disconnect());
+  const one = await redisServer(t, redis.url, { redis: own });
+  const a = await connect(one.srv, t);
+  a.socket.subscribe("t");
+  await waitFor(async () => (await numsub(redis, "sockwise:t")) === 1, "subscribed");
+  const foreignId = Buffer.alloc(8, 0xab);
+  const envelope = (flags: number, payload: Buffer): Buffer =>
+    Buffer.concat([Buffer.of(flags), foreignId, payload]);
+  const outsider = redis.client();
+  t.after(() => outsider.disconnect());
+  await outsider.publish("sockwise:t", Buffer.from("no envelope")); // too short / wrong flags
+  await outsider.publish("sockwise:t", envelope(0x10, Buffer.from("unknown version")));
+  await outsider.publish("sockwise:t", envelope(0x02, Buffer.of(0xff, 0xfe))); // text, not UTF-8
+  await outsider.publish("sockwise:t", envelope(0x02, Buffer.from("ok text")));
+  await outsider.publish("sockwise:t", envelope(0x03, Buffer.of(0xff, 0xfe)));
+  const text = await a.client.nextFrame();
+  assert.equal(text.opcode, OP.text);
+  assert.equal(text.payload.toString(), "ok text");
+  const binary = await a.client.nextFrame();
+  assert.equal(binary.opcode, OP.binary);
+  assert.deepEqual([...binary.payload], [0xff, 0xfe]);
+  await sleep(50);
+  assert.equal(a.client.pendingFrames, 0);
+  await one.srv.server.close({ timeoutMs: 100 });
+  assert.equal(one.broker.status.state, "closed");
+  assert.equal(own.status, "ready", "the caller's client is left open");
+  assert.equal(await own.ping(), "PONG");
+});
+
 test("RedisBroker options are checked; defaults; close() is idempotent and never rejects", async () => {
   assert.equal(REDIS_BROKER_DEFAULTS.maxQueuedMessages, 1024);
   assert.equal(REDIS_BROKER_DEFAULTS.maxReconnectDelayMs, 1000);
