@@ -199,7 +199,7 @@ export class WebSocket extends EventTarget {
     const resolved = resolveClientOptions(this.#url, options);
 
     // Step 12: establish the connection in parallel. A blocked port fails asynchronously (A11).
-    const blocked = blockedPortFailure(this.#url);
+    const blocked = blockedPortFailure(this.#url, resolved);
     if (blocked !== undefined) {
       setImmediate(() => this.#onFailed(blocked));
       return;

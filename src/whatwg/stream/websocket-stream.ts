@@ -211,7 +211,7 @@ export class WebSocketStream {
     }
 
     // Step 10: establish the connection in parallel. A blocked port fails asynchronously (A11).
-    const blocked = blockedPortFailure(this.#url);
+    const blocked = blockedPortFailure(this.#url, resolved);
     if (blocked !== undefined) {
       setImmediate(() => this.#onFailed(blocked));
       return;
