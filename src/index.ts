@@ -12,6 +12,19 @@ export {
   type PongInfo,
 } from "./whatwg/websocket.js";
 export type { ClientOptions } from "./whatwg/client-options.js";
+export { setGlobalOrigin, getGlobalOrigin } from "./whatwg/global-origin.js";
+export {
+  ReconnectingWebSocket,
+  ReconnectEvent,
+  type ReconnectingWebSocketOptions,
+  type PerAttempt,
+} from "./whatwg/reconnecting-websocket.js";
+export {
+  NO_RECONNECT_CODES,
+  backoffDelayMs,
+  type ReconnectContext,
+  type BackoffBounds,
+} from "./whatwg/reconnect-policy.js";
 export { CloseEvent, MessageEvent, type CloseEventInit } from "./whatwg/events.js";
 export {
   WebSocketStream,

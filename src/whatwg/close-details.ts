@@ -9,6 +9,7 @@ import type { CloseInitiator, CloseOutcome } from "../protocol/close-state.js";
 import type { AbnormalCause, ProtocolError } from "../protocol/errors.js";
 import type { DialFailure } from "../node/dial.js";
 import type { WebSocketStream } from "./stream/websocket-stream.js";
+import type { ReconnectingWebSocket } from "./reconnecting-websocket.js";
 import type { WebSocket } from "./websocket.js";
 
 /** Why and how a WebSocket closed, beyond what the standard `CloseEvent` may say. */
@@ -37,9 +38,12 @@ const details = new WeakMap<object, CloseDetails>();
  * Returns how `socket` closed, including why it failed (refused handshake status, socket or TLS
  * error, protocol error code). Non-standard: the standard events and errors deliberately hide
  * causes (SPEC.md E20), so sockwise keeps them here. `undefined` until the connection is closed
- * (the `close` event has fired, or the `closed` promise has settled).
+ * (the `close` event has fired, or the `closed` promise has settled). For a
+ * `ReconnectingWebSocket`, the details of its last connection.
  */
-export function closeDetails(socket: WebSocket | WebSocketStream): CloseDetails | undefined {
+export function closeDetails(
+  socket: WebSocket | WebSocketStream | ReconnectingWebSocket,
+): CloseDetails | undefined {
   return details.get(socket);
 }
 
