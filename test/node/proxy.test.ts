@@ -7,7 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:https";
-import type { Socket } from "node:net";
+import { connect as netConnect, type Socket } from "node:net";
+import { createServer as createTlsServer } from "node:tls";
 import { after, before, describe, test, type TestContext } from "node:test";
 import {
   WebSocket,
@@ -68,6 +69,35 @@ async function startTlsEcho(t: TestContext): Promise<{ url: string; port: number
   );
   const { port } = https.address() as { port: number };
   return { url: `wss://localhost:${port}/secure`, port };
+}
+
+/**
+ * An `https:` proxy: a TLS terminator (the test certificate, for `localhost`) in front of a real
+ * tinyproxy, so the client speaks TLS to the proxy and CONNECT inside it.
+ */
+async function startTlsFront(t: TestContext, proxyPort: number): Promise<number> {
+  const sockets = new Set<Socket>();
+  const front = createTlsServer({ cert: TLS_CERT, key: TLS_KEY }, (client) => {
+    const upstream = netConnect(proxyPort, "127.0.0.1");
+    sockets.add(client);
+    sockets.add(upstream);
+    client.pipe(upstream).pipe(client);
+    const drop = (): void => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on("error", drop).on("close", drop);
+    upstream.on("error", drop).on("close", drop);
+  });
+  t.after(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => front.close(() => resolve()));
+  });
+  await withTimeout(
+    new Promise<void>((resolve) => front.listen(0, "127.0.0.1", resolve)),
+    "the TLS front to listen",
+  );
+  return (front.address() as { port: number }).port;
 }
 
 /** Opens `url` with `options`, echoes one message, closes cleanly. */
@@ -149,6 +179,17 @@ describe("S1–S2, S5: HTTP CONNECT through tinyproxy", requireProxyBinary("tiny
     const tlsEcho = await startTlsEcho(t);
     const details = await failure(tlsEcho.url, { proxy: open.url });
     assert.equal(details.cause?.code, "ERR_WS_TLS_FAILED");
+  });
+
+  test("S1: an https:// proxy (TLS to the proxy, credentials inside it) carries ws: and wss: (TLS in TLS)", async (t) => {
+    const [echo, tlsEcho] = await Promise.all([startEcho(t), startTlsEcho(t)]);
+    const frontPort = await startTlsFront(t, authenticated.port);
+    const proxy = `https://${USER}:${SECRET}@localhost:${frontPort}`;
+    await echoOnce(echo.url, { proxy, ca: TLS_CERT });
+    await echoOnce(tlsEcho.url, { proxy, ca: TLS_CERT });
+    // An https proxy whose certificate is not trusted: the proxy step fails, no secret shown.
+    const details = await failure(echo.url, { proxy });
+    assert.equal(details.cause?.code, "ERR_WS_PROXY_CONNECT_FAILED");
   });
 
   test("S1: WebSocketStream goes through the proxy too", async (t) => {
