@@ -8,9 +8,15 @@
 import type { CloseInitiator, CloseOutcome } from "../protocol/close-state.js";
 import type { AbnormalCause, ProtocolError } from "../protocol/errors.js";
 import type { DialFailure } from "../node/dial.js";
-import type { WebSocketStream } from "./stream/websocket-stream.js";
-import type { ReconnectingWebSocket } from "./reconnecting-websocket.js";
-import type { WebSocket } from "./websocket.js";
+
+/**
+ * A WebSocket-shaped socket sockwise records close details for, besides `WebSocket` and
+ * `WebSocketStream`: a `ReconnectingWebSocket` (structural, so that no module imports it back).
+ */
+export interface WebSocketLike extends EventTarget {
+  readonly url: string;
+  readonly readyState: number;
+}
 
 /** Why and how a WebSocket closed, beyond what the standard `CloseEvent` may say. */
 export interface CloseDetails {
@@ -35,19 +41,15 @@ export interface CloseDetails {
 const details = new WeakMap<object, CloseDetails>();
 
 /**
- * Returns how `socket` closed, including why it failed (refused handshake status, socket or TLS
- * error, protocol error code). Non-standard: the standard events and errors deliberately hide
- * causes (SPEC.md E20), so sockwise keeps them here. `undefined` until the connection is closed
- * (the `close` event has fired, or the `closed` promise has settled). For a
- * `ReconnectingWebSocket`, the details of its last connection.
+ * The recorded details of `socket` (a `WebSocket`, a `WebSocketStream` or a
+ * `ReconnectingWebSocket`), if it has closed.
+ * The public, typed entry point is `closeDetails()` in websocket.ts.
  */
-export function closeDetails(
-  socket: WebSocket | WebSocketStream | ReconnectingWebSocket,
-): CloseDetails | undefined {
+export function readCloseDetails(socket: object): CloseDetails | undefined {
   return details.get(socket);
 }
 
-/** Records how `socket` closed, for {@link closeDetails}. */
+/** Records how `socket` closed, for {@link readCloseDetails}. */
 export function recordCloseDetails(socket: object, record: CloseDetails): void {
   details.set(socket, record);
 }

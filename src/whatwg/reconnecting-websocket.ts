@@ -24,7 +24,7 @@
 import { EventHandlerAttribute, releaseUnusedEventTargetState } from "../facade/event-handlers.js";
 import { toOutgoing } from "../facade/message-data.js";
 import type { ClientOptions } from "./client-options.js";
-import { closeDetails, recordCloseDetails, type CloseDetails } from "./close-details.js";
+import { readCloseDetails, recordCloseDetails, type CloseDetails } from "./close-details.js";
 import { CloseEvent, MessageEvent, defineToStringTag } from "./events.js";
 import {
   backoffDelayMs,
@@ -530,7 +530,7 @@ export class ReconnectingWebSocket extends EventTarget {
   #onClose(socket: WebSocket, event: CloseEvent): void {
     if (this.#socket !== socket) return;
     this.#socket = undefined;
-    const details = closeDetails(socket);
+    const details = readCloseDetails(socket);
     if (details !== undefined) recordCloseDetails(this, details);
     const copy = new CloseEvent("close", {
       code: event.code,
