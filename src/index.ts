@@ -5,12 +5,12 @@
  */
 export {
   WebSocket,
-  closeDetails,
   ping,
   type WebSocketOptions,
   type CloseDetails,
   type PongInfo,
 } from "./whatwg/websocket.js";
+export { closeDetails } from "./whatwg/close-details-api.js";
 export type { ClientOptions } from "./whatwg/client-options.js";
 export { setGlobalOrigin, getGlobalOrigin } from "./whatwg/global-origin.js";
 export {

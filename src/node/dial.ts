@@ -26,8 +26,7 @@ import {
 } from "../protocol/extensions/permessage-deflate.js";
 import type { DeflateCodec } from "../protocol/ports.js";
 import { nodePorts } from "./node-ports.js";
-import { openTunnel } from "./proxy.js";
-import type { ProxyConfig, ProxyFailureCode, Tunnelling } from "./proxy-config.js";
+import { openTunnel, type ProxyConfig, type ProxyFailureCode, type Tunnelling } from "./proxy.js";
 import { Transport, type TransportHandlers } from "./transport.js";
 
 /** TLS settings for `wss:` (passed to `tls.connect`). */

@@ -15,7 +15,7 @@ import {
   type ProxyConfig,
   type TunnelCallback,
   type TunnelTarget,
-} from "./proxy-config.js";
+} from "./tunnel.js";
 
 /**
  * Runs the CONNECT exchange on `socket` (already connected to the proxy). Never throws; reports

@@ -9,7 +9,7 @@
  */
 import { lookup } from "node:dns";
 import { isIP, type Socket } from "node:net";
-import type { ProxyConfig, ProxyFailure, TunnelCallback, TunnelTarget } from "./proxy-config.js";
+import type { ProxyConfig, ProxyFailure, TunnelCallback, TunnelTarget } from "./tunnel.js";
 
 const VERSION = 0x05;
 const NO_AUTHENTICATION = 0x00;

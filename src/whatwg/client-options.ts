@@ -8,7 +8,7 @@
  */
 import type { DialFailure, DialOptions, DialTlsOptions } from "../node/dial.js";
 import { createDeflateCodec } from "../node/deflate-codec.js";
-import { parseProxyUrl, type ProxyConfig } from "../node/proxy-config.js";
+import { parseProxyUrl, type ProxyConfig } from "../node/proxy.js";
 import { proxyFromEnvironment } from "../node/proxy-env.js";
 import { globalOriginHeader } from "./global-origin.js";
 import {

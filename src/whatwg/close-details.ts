@@ -9,15 +9,6 @@ import type { CloseInitiator, CloseOutcome } from "../protocol/close-state.js";
 import type { AbnormalCause, ProtocolError } from "../protocol/errors.js";
 import type { DialFailure } from "../node/dial.js";
 
-/**
- * A WebSocket-shaped socket sockwise records close details for, besides `WebSocket` and
- * `WebSocketStream`: a `ReconnectingWebSocket` (structural, so that no module imports it back).
- */
-export interface WebSocketLike extends EventTarget {
-  readonly url: string;
-  readonly readyState: number;
-}
-
 /** Why and how a WebSocket closed, beyond what the standard `CloseEvent` may say. */
 export interface CloseDetails {
   readonly code: number;
@@ -42,8 +33,8 @@ const details = new WeakMap<object, CloseDetails>();
 
 /**
  * The recorded details of `socket` (a `WebSocket`, a `WebSocketStream` or a
- * `ReconnectingWebSocket`), if it has closed.
- * The public, typed entry point is `closeDetails()` in websocket.ts.
+ * `ReconnectingWebSocket`), if it has closed. The public, typed entry point is `closeDetails()`
+ * in close-details-api.ts.
  */
 export function readCloseDetails(socket: object): CloseDetails | undefined {
   return details.get(socket);

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { redactUserinfo } from "../node/proxy-config.js";
+import { redactUserinfo } from "../node/proxy.js";
 import { globalBaseURL } from "./global-origin.js";
 
 /**

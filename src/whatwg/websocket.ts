@@ -20,12 +20,9 @@ import {
 import {
   detailsFromFailure,
   detailsFromOutcome,
-  readCloseDetails,
   recordCloseDetails,
   type CloseDetails,
-  type WebSocketLike,
 } from "./close-details.js";
-import type { WebSocketStream } from "./stream/websocket-stream.js";
 import { EventHandlerAttribute, releaseUnusedEventTargetState } from "../facade/event-handlers.js";
 import { decodeText, toArrayBuffer, toOutgoing } from "../facade/message-data.js";
 import { SendQueue, type SendPolicy } from "../facade/send-queue.js";
@@ -41,19 +38,6 @@ import {
 } from "./webidl.js";
 
 export type { CloseDetails } from "./close-details.js";
-
-/**
- * Returns how `socket` closed, including why it failed (refused handshake status, socket or TLS
- * error, protocol error code). Non-standard: the standard events and errors deliberately hide
- * causes (SPEC.md E20), so sockwise keeps them here. `undefined` until the connection is closed
- * (the `close` event has fired, or the `closed` promise has settled). For a
- * `ReconnectingWebSocket`, the details of its last connection.
- */
-export function closeDetails(
-  socket: WebSocket | WebSocketStream | WebSocketLike,
-): CloseDetails | undefined {
-  return readCloseDetails(socket);
-}
 
 /**
  * Node-only settings, given as the second constructor argument instead of `protocols`. The
