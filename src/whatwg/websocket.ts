@@ -20,11 +20,9 @@ import {
 import {
   detailsFromFailure,
   detailsFromOutcome,
-  readCloseDetails,
   recordCloseDetails,
   type CloseDetails,
 } from "./close-details.js";
-import type { WebSocketStream } from "./stream/websocket-stream.js";
 import { EventHandlerAttribute, releaseUnusedEventTargetState } from "../facade/event-handlers.js";
 import { decodeText, toArrayBuffer, toOutgoing } from "../facade/message-data.js";
 import { SendQueue, type SendPolicy } from "../facade/send-queue.js";
@@ -40,16 +38,6 @@ import {
 } from "./webidl.js";
 
 export type { CloseDetails } from "./close-details.js";
-
-/**
- * Returns how `socket` closed, including why it failed (refused handshake status, socket or TLS
- * error, protocol error code). Non-standard: the standard events and errors deliberately hide
- * causes (SPEC.md E20), so sockwise keeps them here. `undefined` until the connection is closed
- * (the `close` event has fired, or the `closed` promise has settled).
- */
-export function closeDetails(socket: WebSocket | WebSocketStream): CloseDetails | undefined {
-  return readCloseDetails(socket);
-}
 
 /**
  * Node-only settings, given as the second constructor argument instead of `protocols`. The
@@ -204,7 +192,7 @@ export class WebSocket extends EventTarget {
     const resolved = resolveClientOptions(this.#url, options);
 
     // Step 12: establish the connection in parallel. A blocked port fails asynchronously (A11).
-    const blocked = blockedPortFailure(this.#url);
+    const blocked = blockedPortFailure(this.#url, resolved);
     if (blocked !== undefined) {
       setImmediate(() => this.#onFailed(blocked));
       return;
@@ -253,6 +241,7 @@ export class WebSocket extends EventTarget {
   }
 
   set binaryType(value: string) {
+    WebSocket.#check(this);
     // An enumeration attribute ignores values outside the enumeration (SPEC.md B11).
     const text = toDOMString(value);
     if (text === "blob" || text === "arraybuffer") this.#binaryType = text;
@@ -266,6 +255,7 @@ export class WebSocket extends EventTarget {
    * @see https://websockets.spec.whatwg.org/#dom-websocket-send
    */
   send(data: string | ArrayBufferLike | ArrayBufferView | Blob): void {
+    WebSocket.#check(this);
     if (arguments.length === 0) {
       throw new TypeError(
         "Failed to execute 'send' on 'WebSocket': 1 argument required, but only 0 present.",
@@ -294,6 +284,7 @@ export class WebSocket extends EventTarget {
    * @see https://websockets.spec.whatwg.org/#dom-websocket-close
    */
   close(...args: [code?: number, reason?: string]): void {
+    WebSocket.#check(this);
     // IDL conversions: [Clamp] unsigned short and USVString; undefined counts as absent (D2–D4).
     const code = args[0] === undefined ? undefined : toClampedUnsignedShort(args[0]);
     const reason = args.length < 2 || args[1] === undefined ? undefined : toUSVString(args[1]);
@@ -363,6 +354,19 @@ export class WebSocket extends EventTarget {
     get: (target) => target.#onclose,
     set: (target, value) => (target.#onclose = value),
   });
+
+  /**
+   * The Web IDL brand check: an operation, getter or setter called on a `this` that is not a
+   * WebSocket throws a TypeError before any argument is converted. The getters and the `on*`
+   * accessors read a private field first, which throws that TypeError by itself (at no cost:
+   * an explicit check here made a getter 4 ns slower); `send()`, `close()` and the
+   * `binaryType` setter convert their argument before touching a field, so they call this.
+   */
+  static #check(value: unknown): void {
+    if (value === null || typeof value !== "object" || !(#url in value)) {
+      throw new TypeError("Illegal invocation: the receiver is not a WebSocket.");
+    }
+  }
 
   // ---- feedback from the protocol (each event from a queued task, SPEC.md E1) --------------
 
