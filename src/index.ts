@@ -32,6 +32,7 @@ export {
   type BroadcastResult,
   type WebSocketServerEvents,
 } from "./server/server.js";
+export type { RefusalInfo, RefusalReason } from "./server/refusal.js";
 export {
   ServerWebSocket,
   type ServerCloseInfo,

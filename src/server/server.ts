@@ -29,6 +29,8 @@ import { nodePorts } from "../node/node-ports.js";
 import type { EngineOptions } from "../protocol/engine.js";
 import { ServerWebSocket, type ServerCloseInfo } from "./server-socket.js";
 import { HandshakesPerIp } from "./handshakes-per-ip.js";
+import { clientAddress, normalizeAddress } from "./client-address.js";
+import { refuseWith503, type RefusalInfo, type RefusalReason } from "./refusal.js";
 import { StandaloneListener } from "./listener.js";
 
 /** The result of a graceful shutdown. */
@@ -54,6 +56,11 @@ export interface WebSocketServerEvents {
   listening: [address: AddressInfo];
   /** Listening failed (e.g. the port is in use). Only emitted when someone listens for it. */
   error: [error: Error];
+  /**
+   * A connection was refused with 503 because a limit was hit (`reason` names the option) or the
+   * server is shutting down. The answer carries the reason in its `Sockwise-Refused` header.
+   */
+  refused: [info: RefusalInfo];
   close: [];
 }
 
@@ -124,15 +131,13 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
         {
           maxHeaderBytes: this.#options.maxHeaderBytes,
           handshakeTimeoutMs: this.#options.handshakeTimeoutMs,
+          maxHandshakes: this.#options.maxHandshakes,
+          maxHandshakesPerIp: this.#options.maxHandshakesPerIp,
+          isTrustedProxy: this.#options.isTrustedProxy,
         },
         {
-          // P9: a connection counts as a handshake in progress from TCP accept (so slow
-          // request heads count) until its upgrade is decided or it closes.
-          connection: (socket) => {
-            if (this.#perIp.enter(socket)) return true;
-            refuseBusyHost(socket);
-            return false;
-          },
+          // G15/P9: the listener bounds request heads in progress (in all and per address).
+          refuse: (socket, reason, address) => this.#refuse(socket, reason, address),
           upgrade: (request, socket, head) => {
             void this.#handle(request, socket, head, true);
           },
@@ -265,8 +270,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     this.#detach();
     const listenerClosed = this.#closeListener();
     this.#listener?.refuseHeadsInProgress();
-    for (const socket of this.#handshakes)
-      rejectUpgrade(socket, 503, { body: "the server is shutting down" });
+    for (const socket of this.#handshakes) this.#refuse(socket, "shuttingDown", undefined);
     const clients = [...this.#clients];
     for (const client of clients) client.close(code, reason);
     const all = Promise.all(clients.map((client) => client.closed));
@@ -382,7 +386,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     socket.on("error", noop);
     const options = this.#options;
     if (this.#shuttingDown !== undefined) {
-      rejectUpgrade(socket, 503, { body: "the server is shutting down" });
+      this.#refuse(socket, "shuttingDown", undefined);
       return undefined;
     }
     if (checkPath && options.path !== undefined && pathOf(request) !== options.path) {
@@ -390,7 +394,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       return undefined;
     }
     if (this.#clients.size + this.#handshakes.size >= options.maxConnections) {
-      rejectUpgrade(socket, 503, { body: "too many connections", headers: [["Retry-After", "5"]] });
+      this.#refuse(socket, "maxConnections", undefined);
       return undefined;
     }
     const validation = checkUpgradeRequest(request);
@@ -418,9 +422,21 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     head: Buffer,
     validation: ValidUpgradeRequest,
   ): Promise<ServerWebSocket | undefined> {
-    // P9: counted from here in every mode (already from TCP accept in standalone mode).
-    if (!this.#perIp.enter(socket)) {
-      refuseBusyHost(socket);
+    // G15: upgrades waiting for the hook count against maxHandshakes (a standalone server's
+    // request heads in progress are counted by its listener).
+    if (this.#handshakes.size >= this.#options.maxHandshakes) {
+      this.#refuse(socket, "maxHandshakes", undefined);
+      return undefined;
+    }
+    // P9: per client address (the forwarded one behind a trusted proxy) while the hook runs.
+    const peer = (socket as Duplex & { remoteAddress?: string }).remoteAddress;
+    const address = clientAddress(
+      peer === undefined ? undefined : normalizeAddress(peer),
+      request.rawHeaders,
+      this.#options.isTrustedProxy,
+    );
+    if (!this.#perIp.enter(socket, address)) {
+      this.#refuse(socket, "maxHandshakesPerIp", address);
       return undefined;
     }
     this.#handshakes.add(socket);
@@ -581,6 +597,21 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     return client;
   }
 
+  /** Answers 503 for `reason` and reports it as `refused`. */
+  #refuse(socket: Duplex, reason: RefusalReason, address: string | undefined): void {
+    refuseWith503(socket, reason);
+    if (this.listenerCount("refused") === 0) return;
+    try {
+      this.emit("refused", { reason, status: 503, address });
+    } catch (error) {
+      // A listener's bug: an uncaught exception, as any event listener's, without breaking
+      // the accept path.
+      process.nextTick(() => {
+        throw error;
+      });
+    }
+  }
+
   // ---- heartbeat (SPEC.md J9) ---------------------------------------------------------------
 
   #startHeartbeat(heartbeat: { intervalMs: number; timeoutMs: number }): void {
@@ -652,10 +683,3 @@ function originAllowed(
 
 function noop(): void {}
 
-/** P9: the host already has `maxHandshakesPerIp` handshakes in progress. */
-function refuseBusyHost(socket: Duplex): void {
-  rejectUpgrade(socket, 503, {
-    body: "too many handshakes in progress from this address\n",
-    headers: [["Retry-After", "5"]],
-  });
-}
