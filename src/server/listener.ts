@@ -7,8 +7,9 @@
  *
  * Per connection, from TCP accept until the request head is decided:
  * - it counts as a handshake in progress; beyond `maxHandshakes` the oldest *stalled* head is
- *   dropped to make room, and only when no head is stalled is the new connection refused (503):
- *   a flood of incomplete heads stays bounded, a burst of complete ones is never refused;
+ *   dropped (503) to make room: a flood of incomplete heads stays bounded, while a burst of
+ *   fresh connections is never refused (they hold no parser state until their first read, which
+ *   either completes the head or makes it stalled);
  * - a head is *stalled* once a read left it incomplete (a client that sends its head in pieces)
  *   or once it has sent nothing across a whole sweep; stalled heads count per address (SPEC.md
  *   P9), and an address over `maxHandshakesPerIp` of them gets 503. A reconnect storm from one
@@ -165,18 +166,11 @@ export class StandaloneListener {
         return;
       }
     }
-    if (this.#heads.size >= this.#maxHeads) {
-      // Make room by dropping the oldest stalled head; with none, the server is full of heads
-      // that are moving: refuse this one.
-      const oldest = firstOf(this.#stalled);
-      if (oldest === undefined) {
-        this.#refuse(socket, "maxHandshakes", undefined);
-        return;
-      }
-      const reading = oldest[kReading];
-      stopReading(oldest);
-      this.#refuse(oldest, "maxHandshakes", reading?.address);
-    }
+    // Make room by dropping the oldest stalled head. A fresh connection is never refused here:
+    // the accept loop takes a whole burst before reading any of it (5,000 clients connecting at
+    // once were all in progress together), and a head that turns out incomplete is stalled,
+    // and dropped first, from then on.
+    if (this.#heads.size >= this.#maxHeads) this.#dropOldestStalled();
     socket[kReading] = new Reading(this, performance.now() + this.#timeoutMs);
     this.#heads.add(socket);
     if (this.#sweepTimer === undefined) {
@@ -185,6 +179,15 @@ export class StandaloneListener {
     }
     socket.on("data", onHeadData);
     socket.on("end", onHeadEnd);
+  }
+
+  /** Drops the oldest stalled head (503, `maxHandshakes`), if there is one. */
+  #dropOldestStalled(): void {
+    const oldest = firstOf(this.#stalled);
+    if (oldest === undefined) return;
+    const address = oldest[kReading]?.address;
+    stopReading(oldest);
+    this.#refuse(oldest, "maxHandshakes", address);
   }
 
   #refuse(socket: ListenerSocket, reason: RefusalReason, address: string | undefined): void {
@@ -211,6 +214,11 @@ export class StandaloneListener {
   #markStalled(socket: ListenerSocket, reading: Reading): boolean {
     reading.flags |= STALLED;
     this.#stalled.add(socket);
+    // G15: stalled heads (the ones that hold parser state) stay within maxHandshakes.
+    if (this.#heads.size > this.#maxHeads) {
+      this.#dropOldestStalled();
+      if (socket[kReading] === undefined) return false;
+    }
     const address = this.#countedAddress(socket);
     if (address === undefined) return true;
     reading.address = address;

@@ -75,9 +75,9 @@ export interface WebSocketServerOptions {
    */
   readonly maxConnections?: number;
   /**
-   * The most handshakes in progress (default 16 384; G15): standalone request heads being read
-   * (beyond, the oldest *stalled* head is dropped to make room, and only when none is stalled is
-   * the new connection refused), and upgrades waiting for `authenticate` (503 beyond).
+   * The most handshakes in progress (default 4 096; G15): standalone request heads being read
+   * (beyond, the oldest *stalled* head is dropped with 503 to make room; a fresh connection is
+   * never refused for it), and upgrades waiting for `authenticate` (503 beyond).
    */
   readonly maxHandshakes?: number;
   /**
@@ -165,7 +165,7 @@ export const SERVER_DEFAULTS = {
   tcpCloseWaitMs: ENGINE_DEFAULTS.tcpCloseWaitMs,
   handshakeTimeoutMs: 10_000,
   maxConnections: 1_000_000,
-  maxHandshakes: 16_384,
+  maxHandshakes: 4_096,
   maxHandshakesPerIp: 1_024,
   maxHeaderBytes: 16 * 1024,
   heartbeat: { intervalMs: 30_000, timeoutMs: 10_000 },

@@ -159,7 +159,12 @@ async function storm(request: StormRequest): Promise<{ result: StormResult; sock
 /** The server role: a server with the default settings; reports its counts when asked. */
 async function serve(): Promise<void> {
   // The defaults, as a production server would run them: only where to listen is given.
-  const server = new WebSocketServer({ port: 0, host: "127.0.0.1" });
+  // (STORM_SERVER_OPTIONS, JSON, is for experiments with other limits; the tests never set it.)
+  const server = new WebSocketServer({
+    port: 0,
+    host: "127.0.0.1",
+    ...(JSON.parse(process.env["STORM_SERVER_OPTIONS"] ?? "{}") as object),
+  });
   let refusedEvents = 0;
   const reasons: Record<string, number> = {};
   server.on("refused", (info: RefusalInfo) => {
