@@ -338,6 +338,11 @@ export class StandaloneListener {
     }
   }
 
+  /** Whether `socket` was accepted by this listener and not released yet. */
+  owns(socket: Duplex): boolean {
+    return this.#sockets.has(socket as ListenerSocket);
+  }
+
   /** The socket is now a WebSocket connection's: the listener forgets it. */
   release(socket: Duplex): void {
     const owned = socket as ListenerSocket;

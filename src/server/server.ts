@@ -382,8 +382,9 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     head: Buffer,
     checkPath: boolean,
   ): ServerWebSocket | undefined | Promise<ServerWebSocket | undefined> {
-    // From here on no socket error may reach the process as an unhandled 'error'.
-    socket.on("error", noop);
+    // From here on no socket error may reach the process as an unhandled 'error'. (A standalone
+    // server's listener already listens until it releases the socket: no second listener.)
+    if (this.#listener?.owns(socket) !== true) socket.on("error", noop);
     const options = this.#options;
     if (this.#shuttingDown !== undefined) {
       this.#refuse(socket, "shuttingDown", undefined);
@@ -578,7 +579,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       deflate === undefined ? this.#engineOptions : { ...this.#engineOptions, deflate },
       client,
     );
-    socket.off("error", noop); // the transport listens for errors from now on
+    // The transport listens for errors from now on.
+    if (this.#listener?.owns(socket) !== true) socket.off("error", noop);
     this.#listener?.release(socket);
     client.attach(transport);
     this.#clients.add(client);
@@ -682,4 +684,3 @@ function originAllowed(
 }
 
 function noop(): void {}
-
