@@ -8,9 +8,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { WebSocketServer, type ShutdownResult } from "../index.js";
 import { escapeControl } from "./terminal.js";
+import { moduleDirectory } from "./module-directory.js";
 
 /** Options of `sockwise serve`. */
 export interface ServeOptions {
@@ -37,7 +37,7 @@ export const SERVER_CLOSE_COMMAND = "/server-close";
 
 /** Finds playground/index.html next to the package (works from dist/ and from build/). */
 export function findPlayground(): string | undefined {
-  let dir = dirname(fileURLToPath(import.meta.url));
+  let dir = moduleDirectory();
   for (let i = 0; i < 5; i++) {
     const candidate = join(dir, "playground", "index.html");
     if (existsSync(candidate)) return candidate;

@@ -16,8 +16,12 @@ import {
 import type { DeflateCodec } from "../protocol/ports.js";
 import { proxyTrust, type ProxyTrust } from "./client-address.js";
 
-/** What an `authenticate` hook may answer. */
-export type AuthenticationResult =
+/**
+ * What an `authenticate` hook may answer: `true` or `undefined` to accept, `false` to refuse
+ * (403), `{ status, headers?, body? }` to refuse with that answer, or `{ data }` to accept and
+ * give the connection its `socket.data` (typed by the server's `Data` parameter).
+ */
+export type AuthenticationResult<Data = unknown> =
   | boolean
   | undefined
   | {
@@ -25,6 +29,11 @@ export type AuthenticationResult =
       readonly status: number;
       readonly headers?: Readonly<Record<string, string>>;
       readonly body?: string;
+    }
+  | {
+      /** Accept, and set the connection's `data` to this. */
+      readonly data: Data;
+      readonly status?: undefined;
     };
 
 /** What the handshake hooks learn about a request. */
@@ -43,8 +52,11 @@ export interface HeartbeatOptions {
   readonly timeoutMs: number;
 }
 
-/** Options of `new WebSocketServer(options)`. */
-export interface WebSocketServerOptions {
+/**
+ * Options of `new WebSocketServer(options)`. `Data` is the type of each connection's
+ * `socket.data`, set by `authenticate` (or given to `handleUpgrade`).
+ */
+export interface WebSocketServerOptions<Data = unknown> {
   /** Standalone mode: listen on this port (0 for any free port). */
   readonly port?: number;
   /** Standalone mode: the address to listen on (default: all interfaces, as `http.Server`). */
@@ -99,11 +111,14 @@ export interface WebSocketServerOptions {
   /** Accept only these `Origin`s (403 otherwise), or decide with a function (SPEC.md P4). */
   readonly origins?:
     readonly string[] | ((origin: string | undefined, request: IncomingMessage) => boolean);
-  /** Decide, possibly asynchronously, whether to accept; refuse with any status (default: accept). */
+  /**
+   * Decide, possibly asynchronously, whether to accept; refuse with any status, or accept with
+   * `{ data }` to give the connection its `socket.data` (default: accept).
+   */
   readonly authenticate?: (
     request: IncomingMessage,
     info: UpgradeInfo,
-  ) => AuthenticationResult | Promise<AuthenticationResult>;
+  ) => AuthenticationResult<Data> | Promise<AuthenticationResult<Data>>;
   /**
    * Choose the subprotocol from the client's offer; return `undefined` to choose none. Default:
    * the client's first offer that is in `protocols`; none when `protocols` is not given (a server

@@ -4,7 +4,22 @@
  *
  * @module
  */
-import type { ServerCloseInfo } from "./server-socket.js";
+import type { CloseInitiator } from "../protocol/close-state.js";
+
+/** How a server connection ended: the value of `ServerWebSocket.closed`. */
+export interface ServerCloseInfo {
+  /** The client's close code (1005 when its Close had none), or 1006 when none arrived. */
+  readonly code: number;
+  readonly reason: string;
+  /** True only when both Close frames were exchanged before TCP ended. */
+  readonly wasClean: boolean;
+  /** Who started the close. */
+  readonly initiator: CloseInitiator;
+  /** Why the close was abnormal: a stable `code` (`ERR_WS_*`) and a message. */
+  readonly cause?: { readonly code: string; readonly message: string; readonly error?: unknown };
+  /** The code this server sent in its Close frame, if any. */
+  readonly sentCode?: number;
+}
 
 /** Node's global `MessageEvent`, typed as a plain constructor so that it can be extended. */
 const MessageEventBase = MessageEvent as unknown as new (

@@ -26,22 +26,9 @@ import {
 } from "../facade/message-data.js";
 import { SendQueue, type SendPolicy } from "../facade/send-queue.js";
 import { toDOMString, toUSVString } from "../facade/webidl-strings.js";
-import { ServerCloseEvent, ServerMessageEvent } from "./server-events.js";
+import { ServerCloseEvent, ServerMessageEvent, type ServerCloseInfo } from "./server-events.js";
 
-/** How a server connection ended: the value of {@link ServerWebSocket.closed}. */
-export interface ServerCloseInfo {
-  /** The client's close code (1005 when its Close had none), or 1006 when none arrived. */
-  readonly code: number;
-  readonly reason: string;
-  /** True only when both Close frames were exchanged before TCP ended. */
-  readonly wasClean: boolean;
-  /** Who started the close. */
-  readonly initiator: CloseInitiator;
-  /** Why the close was abnormal: a stable `code` (`ERR_WS_*`) and a message. */
-  readonly cause?: { readonly code: string; readonly message: string; readonly error?: unknown };
-  /** The code this server sent in its Close frame, if any. */
-  readonly sentCode?: number;
-}
+export type { ServerCloseInfo } from "./server-events.js";
 
 /**
  * The events of a {@link ServerWebSocket} and their types, for typed `addEventListener`.
@@ -92,13 +79,16 @@ export interface ServerSocketInit {
   readonly textType?: TextType;
   /** The server's open connections: the socket leaves it once closed. */
   readonly clients: Set<ServerWebSocket>;
+  /** The initial {@link ServerWebSocket.data}. */
+  readonly data: unknown;
 }
 
 /**
  * One accepted WebSocket connection. Created by `WebSocketServer`; listen for `message`,
- * `close`, `ping`, `pong` and `drain`.
+ * `close`, `ping`, `pong` and `drain`. `Data` is the type of {@link ServerWebSocket.data}, the
+ * server's `Data` parameter (`new WebSocketServer<{ userId: string }>(…)`).
  */
-export class ServerWebSocket extends EventTarget implements TransportHandlers {
+export class ServerWebSocket<Data = unknown> extends EventTarget implements TransportHandlers {
   static readonly CONNECTING = CONNECTING;
   static readonly OPEN = OPEN;
   static readonly CLOSING = CLOSING;
@@ -170,6 +160,13 @@ export class ServerWebSocket extends EventTarget implements TransportHandlers {
     ]);
   }
 
+  /**
+   * The application's data for this connection: what `authenticate` answered as `{ data }` (or
+   * what was given to `handleUpgrade`), `undefined` otherwise. Free for the application to
+   * replace; sockwise never reads it.
+   */
+  data: Data;
+
   /** @internal Use `WebSocketServer`; sockets cannot be constructed directly. */
   constructor(key: symbol, init: ServerSocketInit) {
     if (key !== constructionKey)
@@ -185,6 +182,7 @@ export class ServerWebSocket extends EventTarget implements TransportHandlers {
     this.#binaryType = init.binaryType;
     this.#textType = init.textType ?? "string";
     this.#clients = init.clients;
+    this.data = init.data as Data;
   }
 
   /** Resolves, never rejects, once the connection is over. */

@@ -37,7 +37,7 @@ import {
   toUSVString,
 } from "./webidl.js";
 
-export { closeDetails, type CloseDetails } from "./close-details.js";
+export type { CloseDetails } from "./close-details.js";
 
 /**
  * Node-only settings, given as the second constructor argument instead of `protocols`. The
@@ -199,7 +199,7 @@ export class WebSocket extends EventTarget {
     const resolved = resolveClientOptions(this.#url, options);
 
     // Step 12: establish the connection in parallel. A blocked port fails asynchronously (A11).
-    const blocked = blockedPortFailure(this.#url);
+    const blocked = blockedPortFailure(this.#url, resolved);
     if (blocked !== undefined) {
       setImmediate(() => this.#onFailed(blocked));
       return;
@@ -216,11 +216,13 @@ export class WebSocket extends EventTarget {
 
   /** The URL, after the http→ws rewrite (SPEC.md B4). */
   get url(): string {
+    WebSocket.#check(this);
     return this.#url.href;
   }
 
   /** CONNECTING (0), OPEN (1), CLOSING (2) or CLOSED (3). */
   get readyState(): number {
+    WebSocket.#check(this);
     return this.#readyState;
   }
 
@@ -229,25 +231,30 @@ export class WebSocket extends EventTarget {
    * everything sent after the closing handshake started (it never drops back, SPEC.md B8).
    */
   get bufferedAmount(): number {
+    WebSocket.#check(this);
     return this.#sender.bufferedAmount;
   }
 
   /** The `Sec-WebSocket-Extensions` value the server accepted, exactly as received. */
   get extensions(): string {
+    WebSocket.#check(this);
     return this.#extensions;
   }
 
   /** The subprotocol the server chose. */
   get protocol(): string {
+    WebSocket.#check(this);
     return this.#protocol;
   }
 
   /** How binary messages are delivered: "blob" (the default) or "arraybuffer". */
   get binaryType(): string {
+    WebSocket.#check(this);
     return this.#binaryType;
   }
 
   set binaryType(value: string) {
+    WebSocket.#check(this);
     // An enumeration attribute ignores values outside the enumeration (SPEC.md B11).
     const text = toDOMString(value);
     if (text === "blob" || text === "arraybuffer") this.#binaryType = text;
@@ -261,6 +268,7 @@ export class WebSocket extends EventTarget {
    * @see https://websockets.spec.whatwg.org/#dom-websocket-send
    */
   send(data: string | ArrayBufferLike | ArrayBufferView | Blob): void {
+    WebSocket.#check(this);
     if (arguments.length === 0) {
       throw new TypeError(
         "Failed to execute 'send' on 'WebSocket': 1 argument required, but only 0 present.",
@@ -289,6 +297,7 @@ export class WebSocket extends EventTarget {
    * @see https://websockets.spec.whatwg.org/#dom-websocket-close
    */
   close(...args: [code?: number, reason?: string]): void {
+    WebSocket.#check(this);
     // IDL conversions: [Clamp] unsigned short and USVString; undefined counts as absent (D2–D4).
     const code = args[0] === undefined ? undefined : toClampedUnsignedShort(args[0]);
     const reason = args.length < 2 || args[1] === undefined ? undefined : toUSVString(args[1]);
@@ -314,27 +323,35 @@ export class WebSocket extends EventTarget {
   // the server socket through facade/event-handlers.ts ----------------------------------------
 
   get onopen(): Handler {
+    WebSocket.#check(this);
     return this.#onopen;
   }
   set onopen(value: Handler) {
+    WebSocket.#check(this);
     WebSocket.#onopenAttribute.set(this, value);
   }
   get onmessage(): Handler {
+    WebSocket.#check(this);
     return this.#onmessage;
   }
   set onmessage(value: Handler) {
+    WebSocket.#check(this);
     WebSocket.#onmessageAttribute.set(this, value);
   }
   get onerror(): Handler {
+    WebSocket.#check(this);
     return this.#onerror;
   }
   set onerror(value: Handler) {
+    WebSocket.#check(this);
     WebSocket.#onerrorAttribute.set(this, value);
   }
   get onclose(): Handler {
+    WebSocket.#check(this);
     return this.#onclose;
   }
   set onclose(value: Handler) {
+    WebSocket.#check(this);
     WebSocket.#oncloseAttribute.set(this, value);
   }
 
@@ -358,6 +375,17 @@ export class WebSocket extends EventTarget {
     get: (target) => target.#onclose,
     set: (target, value) => (target.#onclose = value),
   });
+
+  /**
+   * The Web IDL brand check: an operation, getter or setter called on a `this` that is not a
+   * WebSocket throws a TypeError before any argument is converted (WebIDL "perform a security
+   * check" / "implements" for regular operations and attributes).
+   */
+  static #check(value: unknown): void {
+    if (value === null || typeof value !== "object" || !(#url in value)) {
+      throw new TypeError("Illegal invocation: the receiver is not a WebSocket.");
+    }
+  }
 
   // ---- feedback from the protocol (each event from a queued task, SPEC.md E1) --------------
 
