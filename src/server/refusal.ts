@@ -12,7 +12,8 @@ import { rejectUpgrade } from "../node/upgrade.js";
  * Why a connection was refused with `503`: the name of the option whose limit it hit, or
  * `shuttingDown`.
  */
-export type RefusalReason = "maxConnections" | "maxHandshakes" | "maxHandshakesPerIp" | "shuttingDown";
+export type RefusalReason =
+  "maxConnections" | "maxHandshakes" | "maxHandshakesPerIp" | "shuttingDown";
 
 /** What the `refused` event of a server carries. */
 export interface RefusalInfo {
