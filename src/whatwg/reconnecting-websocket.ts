@@ -58,7 +58,7 @@ export interface ReconnectingWebSocketOptions extends Omit<
   maxRetries?: number;
   /**
    * Whether to reconnect after a connection ended (not called after `close()`). Default:
-   * reconnect unless the close code is one of {@link NO_RECONNECT_CODES}. A predicate that
+   * reconnect unless the close code is one of `NO_RECONNECT_CODES` (reconnect-policy.ts). A predicate that
    * throws stops reconnecting.
    */
   shouldReconnect?: (event: CloseEvent, context: ReconnectContext) => boolean;
