@@ -479,7 +479,8 @@ test("the process exits on its own after close(), in every state (a child proces
     const code = await withTimeout(
       new Promise<number | null>((resolve) => child.once("exit", resolve)),
       "the child to exit on its own",
-      5000,
+      // Bounded, but generous: a loaded CI machine takes a second or more to start Node.
+      15_000,
     ).catch((error: unknown) => {
       child.kill("SIGKILL");
       throw error;
