@@ -39,6 +39,15 @@ export {
   type ServerMessageEvent,
 } from "./server/server-socket.js";
 export { ServerCloseEvent } from "./server/server-events.js";
+export type { ServerStats, HandshakeRefusalReason } from "./server/server-stats.js";
+export {
+  serverChannels,
+  type ServerOpenMessage,
+  type ServerCloseMessage,
+  type HandshakeRefusedMessage,
+  type ServerPingPongMessage,
+  type ServerErrorMessage,
+} from "./server/diagnostics.js";
 export {
   SERVER_DEFAULTS,
   type WebSocketServerOptions,

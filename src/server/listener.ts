@@ -38,6 +38,12 @@ export interface ListenerHooks {
   connection(socket: Socket): boolean;
   /** A complete upgrade request: run the opening handshake (as http.Server's 'upgrade'). */
   upgrade(request: IncomingMessage, socket: Socket, head: Buffer): void;
+  /** The listener refused a connection before any upgrade request (for `server.stats()`). */
+  refused?(
+    socket: Socket,
+    status: number,
+    reason: "timeout" | "bad-head" | "not-websocket" | "shutting-down",
+  ): void;
 }
 
 /** Limits on a request head. */
@@ -151,6 +157,7 @@ export class StandaloneListener {
       const reading = socket[kReading];
       if (reading === undefined || reading.deadline > now) continue;
       stopReading(socket);
+      this.noteRefused(socket, 408, "timeout");
       refuse(socket, 408, "the request head did not arrive in time\n");
     }
   }
@@ -174,6 +181,7 @@ export class StandaloneListener {
     } catch (error) {
       stopReading(socket);
       const status = error instanceof HandshakeError ? error.status : undefined;
+      this.noteRefused(socket, status ?? 400, "bad-head");
       refuse(
         socket,
         status ?? 400,
@@ -196,6 +204,7 @@ export class StandaloneListener {
         connectionUpgrade = listHasElement(value, "upgrade");
     }
     if (!(hasUpgrade && connectionUpgrade)) {
+      this.noteRefused(socket, 426, "not-websocket");
       answerPlainRequest(socket, method, httpVersion, rawHeaders);
       return;
     }
@@ -220,6 +229,19 @@ export class StandaloneListener {
     }
   }
 
+  /** @internal Tells the server about a refusal (never throws). */
+  noteRefused(
+    socket: Socket,
+    status: number,
+    reason: Parameters<NonNullable<ListenerHooks["refused"]>>[2],
+  ): void {
+    try {
+      this.#hooks.refused?.(socket, status, reason);
+    } catch {
+      // Counting must never break answering.
+    }
+  }
+
   /** The socket is now a WebSocket connection's: the listener forgets it. */
   release(socket: Duplex): void {
     const owned = socket as ListenerSocket;
@@ -233,6 +255,7 @@ export class StandaloneListener {
     for (const socket of this.#sockets) {
       if (socket[kReading] === undefined) continue;
       stopReading(socket);
+      this.noteRefused(socket, 503, "shutting-down");
       refuse(socket, 503, "the server is shutting down\n");
     }
   }
@@ -290,6 +313,7 @@ function onHeadEnd(this: ListenerSocket): void {
     this.destroy();
     return;
   }
+  reading.listener.noteRefused(this, 400, "bad-head");
   refuse(this, 400, "the connection ended before the request head was complete\n");
 }
 

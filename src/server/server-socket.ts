@@ -26,6 +26,8 @@ import {
 } from "../facade/message-data.js";
 import { toDOMString, toUSVString } from "../facade/webidl-strings.js";
 import { ServerCloseEvent, type ServerCloseInfo } from "./server-events.js";
+import { channels, publishClosed, publishPingPong } from "./diagnostics.js";
+import type { ServerCounters } from "./server-stats.js";
 
 export type { ServerCloseInfo } from "./server-events.js";
 
@@ -79,6 +81,8 @@ export interface ServerSocketInit {
   readonly clients: Set<ServerWebSocket>;
   /** The initial {@link ServerWebSocket.data}. */
   readonly data: unknown;
+  /** The server's counters (`server.stats()`). */
+  readonly counters: ServerCounters;
 }
 
 /**
@@ -112,6 +116,9 @@ export class ServerWebSocket<Data = unknown> extends EventTarget implements Tran
   readonly #remoteFamily: string | undefined;
   #transport: Transport | undefined;
   readonly #clients: Set<ServerWebSocket>;
+  readonly #counters: ServerCounters;
+  /** Payload bytes handed to the transport and not yet written (counted in the server's stats). */
+  #inFlight = 0;
   #readyState: number = OPEN;
   #bufferedAmount = 0;
   #binaryType: BinaryType;
@@ -181,6 +188,7 @@ export class ServerWebSocket<Data = unknown> extends EventTarget implements Tran
     this.#binaryType = init.binaryType;
     this.#clients = init.clients;
     this.data = init.data as Data;
+    this.#counters = init.counters;
   }
 
   /** Resolves, never rejects, once the connection is over. */
@@ -415,12 +423,16 @@ export class ServerWebSocket<Data = unknown> extends EventTarget implements Tran
   /** @internal */
   handleMessage(binary: boolean, data: Uint8Array): void {
     if (this.#readyState !== OPEN) return;
+    const counters = this.#counters;
+    counters.messagesIn++;
+    counters.bytesIn += data.length;
     const payload = binary ? toBinaryData(data, this.#binaryType) : decodeText(data);
     this.dispatchEvent(new MessageEvent("message", { data: payload }));
   }
 
   /** @internal */
   handlePing(data: Uint8Array): void {
+    if (channels.ping.hasSubscribers) publishPingPong(channels.ping, this, data);
     this.dispatchEvent(
       new MessageEvent("ping", {
         data: Buffer.from(data.buffer, data.byteOffset, data.byteLength),
@@ -430,6 +442,7 @@ export class ServerWebSocket<Data = unknown> extends EventTarget implements Tran
 
   /** @internal */
   handlePong(data: Uint8Array): void {
+    if (channels.pong.hasSubscribers) publishPingPong(channels.pong, this, data);
     this.dispatchEvent(
       new MessageEvent("pong", {
         data: Buffer.from(data.buffer, data.byteOffset, data.byteLength),
@@ -466,6 +479,10 @@ export class ServerWebSocket<Data = unknown> extends EventTarget implements Tran
       ...(outcome.sentCode === undefined ? {} : { sentCode: outcome.sentCode }),
     };
     more.closeInfo = info;
+    this.#counters.closed(info.code);
+    this.#counters.bufferedBytes -= this.#inFlight;
+    this.#inFlight = 0;
+    publishClosed(this, info);
     this.#queue = undefined;
     this.#pendingClose = undefined;
     more.resolveClosed?.(info);
@@ -480,8 +497,18 @@ export class ServerWebSocket<Data = unknown> extends EventTarget implements Tran
   }
 
   #transmit(kind: "text" | "binary", bytes: Uint8Array, size: number): void {
+    const counters = this.#counters;
+    counters.messagesOut++;
+    counters.bytesOut += size;
+    counters.bufferedBytes += size;
+    this.#inFlight += size;
     this.#transport!.send(kind, bytes, (written) => {
       if (!written) return;
+      // Once closed, what was in flight has been taken off the server's count (handleClosed).
+      if (this.#more?.closeInfo === undefined) {
+        this.#inFlight -= size;
+        counters.bufferedBytes -= size;
+      }
       this.#bufferedAmount -= size;
       if (this.#bufferedAmount === 0) this.#settleDrain();
     });

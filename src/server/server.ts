@@ -30,6 +30,9 @@ import type { EngineOptions } from "../protocol/engine.js";
 import { ServerWebSocket, type ServerCloseInfo } from "./server-socket.js";
 import { HandshakesPerIp } from "./handshakes-per-ip.js";
 import { StandaloneListener } from "./listener.js";
+import { ServerCounters, type HandshakeRefusalReason, type ServerStats } from "./server-stats.js";
+import { channels, type HandshakeRefusedMessage, type ServerOpenMessage } from "./diagnostics.js";
+import { computeAccept } from "../protocol/handshake/client-handshake.js";
 
 /** The result of a graceful shutdown. */
 export interface ShutdownResult {
@@ -100,6 +103,8 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
   readonly #perIp: HandshakesPerIp;
   /** What every connection's engine is built with (plus its deflate, when negotiated). */
   readonly #engineOptions: EngineOptions;
+  /** What {@link WebSocketServer.stats} reports. */
+  readonly #counters = new ServerCounters();
 
   /**
    * @throws {TypeError} ERR_WS_INVALID_OPTION for missing or conflicting modes and bad values
@@ -130,12 +135,13 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
           // request heads count) until its upgrade is decided or it closes.
           connection: (socket) => {
             if (this.#perIp.enter(socket)) return true;
-            refuseBusyHost(socket);
+            this.#refuse(socket, undefined, 503, "too-many-handshakes", BUSY_HOST_ANSWER);
             return false;
           },
           upgrade: (request, socket, head) => {
             void this.#handle(request, socket, head, true, undefined);
           },
+          refused: (socket, status, reason) => this.#noteRefusal(undefined, socket, status, reason),
         },
       );
       const server = listener.server;
@@ -216,6 +222,49 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
   }
 
   /**
+   * A snapshot of this server's activity: open connections, handshakes accepted and refused (by
+   * reason), messages and payload bytes in and out, close codes seen, and the bytes buffered
+   * now. Cheap enough to call every second: it reads counters, it never walks the connections.
+   */
+  stats(): ServerStats {
+    return this.#counters.snapshot(this.#clients.size);
+  }
+
+  /**
+   * Refuses an upgrade with an HTTP answer, counting it by reason and publishing it on the
+   * `sockwise:server:handshake_refused` channel.
+   */
+  #refuse(
+    socket: Duplex,
+    request: IncomingMessage | undefined,
+    status: number,
+    reason: HandshakeRefusalReason,
+    options?: Parameters<typeof rejectUpgrade>[2],
+    code?: string,
+  ): void {
+    this.#noteRefusal(request, socket, status, reason, code);
+    rejectUpgrade(socket, status, options);
+  }
+
+  #noteRefusal(
+    request: IncomingMessage | undefined,
+    socket: Duplex,
+    status: number,
+    reason: HandshakeRefusalReason,
+    code?: string,
+  ): void {
+    this.#counters.refused(reason);
+    if (!channels.handshakeRefused.hasSubscribers) return;
+    channels.handshakeRefused.publish({
+      request,
+      status,
+      reason,
+      ...(code === undefined ? {} : { code }),
+      remoteAddress: (socket as { remoteAddress?: string }).remoteAddress,
+    } satisfies HandshakeRefusedMessage);
+  }
+
+  /**
    * Sends one message to every open connection, encoding it once; connections whose unsent
    * data is over `maxBufferedBytes` are skipped instead of growing memory without bound.
    */
@@ -272,7 +321,9 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
     const listenerClosed = this.#closeListener();
     this.#listener?.refuseHeadsInProgress();
     for (const socket of this.#handshakes)
-      rejectUpgrade(socket, 503, { body: "the server is shutting down" });
+      this.#refuse(socket, undefined, 503, "shutting-down", {
+        body: "the server is shutting down",
+      });
     const clients = [...this.#clients];
     for (const client of clients) client.close(code, reason);
     const all = Promise.all(clients.map((client) => client.closed));
@@ -390,27 +441,34 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
     socket.on("error", noop);
     const options = this.#options;
     if (this.#shuttingDown !== undefined) {
-      rejectUpgrade(socket, 503, { body: "the server is shutting down" });
+      this.#refuse(socket, request, 503, "shutting-down", { body: "the server is shutting down" });
       return undefined;
     }
     if (checkPath && options.path !== undefined && pathOf(request) !== options.path) {
-      rejectUpgrade(socket, 404);
+      this.#refuse(socket, request, 404, "not-found");
       return undefined;
     }
     if (this.#clients.size + this.#handshakes.size >= options.maxConnections) {
-      rejectUpgrade(socket, 503, { body: "too many connections", headers: [["Retry-After", "5"]] });
+      this.#refuse(socket, request, 503, "too-many-connections", {
+        body: "too many connections",
+        headers: [["Retry-After", "5"]],
+      });
       return undefined;
     }
     const validation = checkUpgradeRequest(request);
     if (!validation.ok) {
-      rejectUpgrade(socket, validation.status, {
-        headers: validation.headers,
-        body: `${validation.message}\n`,
-      });
+      this.#refuse(
+        socket,
+        request,
+        validation.status,
+        "invalid-request",
+        { headers: validation.headers, body: `${validation.message}\n` },
+        validation.code,
+      );
       return undefined;
     }
     if (!originAllowed(options.origins, validation.origin, request)) {
-      rejectUpgrade(socket, 403, { body: "origin not allowed\n" });
+      this.#refuse(socket, request, 403, "origin", { body: "origin not allowed\n" });
       return undefined;
     }
     if (options.authenticate !== undefined)
@@ -436,7 +494,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
   ): Promise<ServerWebSocket | undefined> {
     // P9: counted from here in every mode (already from TCP accept in standalone mode).
     if (!this.#perIp.enter(socket)) {
-      refuseBusyHost(socket);
+      this.#refuse(socket, undefined, 503, "too-many-handshakes", BUSY_HOST_ANSWER);
       return undefined;
     }
     this.#handshakes.add(socket);
@@ -458,18 +516,21 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
           timeout,
         ]);
       } catch {
-        rejectUpgrade(socket, 500);
+        this.#refuse(socket, request, 500, "authenticate-failed");
         return undefined;
       }
-      if (decision === TIMED_OUT) return undefined;
+      if (decision === TIMED_OUT) {
+        this.#noteRefusal(request, socket, 0, "timeout");
+        return undefined;
+      }
       if (decision === false) {
         // 403, not 401: a 401 must carry a WWW-Authenticate challenge (RFC 9110 §15.5.2),
         // which only the application can write (return { status: 401, headers }).
-        rejectUpgrade(socket, 403);
+        this.#refuse(socket, request, 403, "unauthorized");
         return undefined;
       }
       if (decision !== null && typeof decision === "object" && decision.status !== undefined) {
-        rejectUpgrade(socket, decision.status, {
+        this.#refuse(socket, request, decision.status, "unauthorized", {
           ...(decision.headers === undefined ? {} : { headers: Object.entries(decision.headers) }),
           ...(decision.body === undefined ? {} : { body: decision.body }),
         });
@@ -512,12 +573,12 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
           ? undefined
           : options.handleProtocols(validation.protocols, request);
     } catch {
-      rejectUpgrade(socket, 500);
+      this.#refuse(socket, request, 500, "protocol");
       return undefined;
     }
     if (protocol !== undefined && !validation.protocols.includes(protocol)) {
       // G9: only one of the client's values, byte for byte.
-      rejectUpgrade(socket, 500, {
+      this.#refuse(socket, request, 500, "protocol", {
         body: "handleProtocols chose a protocol the client did not offer\n",
       });
       return undefined;
@@ -565,6 +626,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
       binaryType: options.binaryType,
       clients: this.#clients,
       data,
+      counters: this.#counters,
     });
     // The handshake is decided: stop counting it (P9) before the transport and the application
     // add their own 'close' listeners, so that the socket's listener array stays small.
@@ -587,6 +649,8 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
     this.#clients.add(client);
     if (this.#heartbeatTimer !== undefined)
       this.#heartbeat.set(client, { seen: 0, idleSince: performance.now(), pingedAt: undefined });
+    this.#counters.handshakesAccepted++;
+    if (channels.open.hasSubscribers) publishOpen(client, request, key, protocol, agreement);
     try {
       this.emit("connection", client as ServerWebSocket<Data>, request);
     } catch (error) {
@@ -672,9 +736,36 @@ function originAllowed(
 function noop(): void {}
 
 /** P9: the host already has `maxHandshakesPerIp` handshakes in progress. */
-function refuseBusyHost(socket: Duplex): void {
-  rejectUpgrade(socket, 503, {
-    body: "too many handshakes in progress from this address\n",
-    headers: [["Retry-After", "5"]],
-  });
+const BUSY_HOST_ANSWER = {
+  body: "too many handshakes in progress from this address\n",
+  headers: [["Retry-After", "5"]],
+} as const satisfies Parameters<typeof rejectUpgrade>[2];
+
+/** Publishes `sockwise:server:open` (only called when someone subscribes). */
+function publishOpen(
+  websocket: ServerWebSocket,
+  request: IncomingMessage,
+  key: string,
+  protocol: string | undefined,
+  agreement: DeflateAgreement | undefined,
+): void {
+  const headers: Record<string, string> = {
+    upgrade: "websocket",
+    connection: "Upgrade",
+    "sec-websocket-accept": computeAccept(key, nodePorts.sha1),
+  };
+  if (protocol !== undefined) headers["sec-websocket-protocol"] = protocol;
+  if (agreement !== undefined) headers["sec-websocket-extensions"] = agreement.response;
+  channels.open.publish({
+    websocket,
+    address: {
+      ...(websocket.remoteAddress === undefined ? {} : { address: websocket.remoteAddress }),
+      ...(websocket.remoteFamily === undefined ? {} : { family: websocket.remoteFamily }),
+      ...(websocket.remotePort === undefined ? {} : { port: websocket.remotePort }),
+    },
+    protocol: websocket.protocol,
+    extensions: websocket.extensions,
+    handshakeResponse: { status: 101, statusText: "Switching Protocols", headers },
+    request,
+  } satisfies ServerOpenMessage);
 }
