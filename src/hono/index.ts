@@ -43,6 +43,7 @@ import type { ServerWebSocket } from "../server/server-socket.js";
 export interface HonoWebSocketOptions<Data = unknown> {
   /** The Hono app (anything with Hono's `fetch(request, env)`). */
   readonly app: {
+    /** Hono's `app.fetch`: answers a Fetch `Request`, with the Node bindings as its env. */
     fetch(request: Request, env: HonoNodeEnv): Response | Promise<Response>;
   };
   /** The server to use, or the options of the one to create (always in `noServer` mode). */

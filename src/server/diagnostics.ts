@@ -7,7 +7,7 @@
  *
  * @module
  */
-import diagnosticsChannel from "node:diagnostics_channel";
+import { channel, type Channel } from "node:diagnostics_channel";
 import type { IncomingMessage } from "node:http";
 import type { ServerCloseInfo } from "./server-events.js";
 import type { ServerWebSocket } from "./server-socket.js";
@@ -86,24 +86,24 @@ export interface ServerErrorMessage {
 
 /** The channel objects (internal). */
 export const channels = {
-  open: diagnosticsChannel.channel(serverChannels.open),
-  close: diagnosticsChannel.channel(serverChannels.close),
-  handshakeRefused: diagnosticsChannel.channel(serverChannels.handshakeRefused),
-  ping: diagnosticsChannel.channel(serverChannels.ping),
-  pong: diagnosticsChannel.channel(serverChannels.pong),
-  error: diagnosticsChannel.channel(serverChannels.error),
-  socketError: diagnosticsChannel.channel(serverChannels.socketError),
+  open: channel(serverChannels.open),
+  close: channel(serverChannels.close),
+  handshakeRefused: channel(serverChannels.handshakeRefused),
+  ping: channel(serverChannels.ping),
+  pong: channel(serverChannels.pong),
+  error: channel(serverChannels.error),
+  socketError: channel(serverChannels.socketError),
 };
 
 /** Publishes a Ping or Pong when observed. */
 export function publishPingPong(
-  channel: diagnosticsChannel.Channel,
+  target: Channel,
   websocket: ServerWebSocket,
   data: Uint8Array,
 ): void {
   const payload =
     data.length === 0 ? undefined : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  channel.publish({ websocket, payload } satisfies ServerPingPongMessage);
+  target.publish({ websocket, payload } satisfies ServerPingPongMessage);
 }
 
 /** Publishes the close, and the error behind an abnormal close, when observed. */

@@ -99,12 +99,19 @@ export class ServerWebSocket<Data = unknown> extends EventTarget implements Tran
   declare readonly OPEN: 1;
   declare readonly CLOSING: 2;
   declare readonly CLOSED: 3;
+  /** The `open` event handler attribute. */
   declare onopen: ((event: Event) => unknown) | object | null;
+  /** The `message` event handler attribute. */
   declare onmessage: ((event: ServerWebSocketEventMap["message"]) => unknown) | object | null;
+  /** The `error` event handler attribute. */
   declare onerror: ((event: Event) => unknown) | object | null;
+  /** The `close` event handler attribute. */
   declare onclose: ((event: ServerCloseEvent) => unknown) | object | null;
+  /** The `ping` event handler attribute. */
   declare onping: ((event: ServerWebSocketEventMap["ping"]) => unknown) | object | null;
+  /** The `pong` event handler attribute. */
   declare onpong: ((event: ServerWebSocketEventMap["pong"]) => unknown) | object | null;
+  /** The `drain` event handler attribute. */
   declare ondrain: ((event: Event) => unknown) | object | null;
 
   // The init fields are copied, not the init object kept: one object less per connection.
