@@ -5,13 +5,26 @@
  */
 export {
   WebSocket,
-  closeDetails,
   ping,
   type WebSocketOptions,
   type CloseDetails,
   type PongInfo,
 } from "./whatwg/websocket.js";
+export { closeDetails } from "./whatwg/close-details-api.js";
 export type { ClientOptions } from "./whatwg/client-options.js";
+export { setGlobalOrigin, getGlobalOrigin } from "./whatwg/global-origin.js";
+export {
+  ReconnectingWebSocket,
+  ReconnectEvent,
+  type ReconnectingWebSocketOptions,
+  type PerAttempt,
+} from "./whatwg/reconnecting-websocket.js";
+export {
+  NO_RECONNECT_CODES,
+  backoffDelayMs,
+  type ReconnectContext,
+  type BackoffBounds,
+} from "./whatwg/reconnect-policy.js";
 export { CloseEvent, MessageEvent, type CloseEventInit } from "./whatwg/events.js";
 export {
   WebSocketStream,
@@ -36,9 +49,8 @@ export {
   ServerWebSocket,
   type ServerCloseInfo,
   type ServerWebSocketEventMap,
-  type ServerMessageEvent,
 } from "./server/server-socket.js";
-export { ServerCloseEvent } from "./server/server-events.js";
+export { ServerCloseEvent, ServerMessageEvent } from "./server/server-events.js";
 export type { ServerStats, HandshakeRefusalReason } from "./server/server-stats.js";
 export {
   serverChannels,
@@ -48,6 +60,14 @@ export {
   type ServerPingPongMessage,
   type ServerErrorMessage,
 } from "./server/diagnostics.js";
+export {
+  MemoryBroker,
+  MemoryHub,
+  type Broker,
+  type BrokerSink,
+  type BrokerStatus,
+} from "./server/broker.js";
+export type { PublishResult } from "./server/topics.js";
 export {
   SERVER_DEFAULTS,
   type WebSocketServerOptions,

@@ -7,13 +7,14 @@ import type { IncomingMessage, Server as HttpServer } from "node:http";
 import type { Server as HttpsServer } from "node:https";
 import { ENGINE_DEFAULTS } from "../protocol/engine.js";
 import { MAX_CLOSE_REASON_BYTES, isWireCloseCode } from "../protocol/close-codes.js";
-import type { BinaryType } from "../facade/message-data.js";
+import type { BinaryType, TextType } from "../facade/message-data.js";
 import { createDeflateCodec } from "../node/deflate-codec.js";
 import {
   negotiateDeflate,
   type DeflateServerOptions,
 } from "../protocol/extensions/permessage-deflate.js";
 import type { DeflateCodec } from "../protocol/ports.js";
+import type { Broker } from "./broker.js";
 
 /**
  * What an `authenticate` hook may answer: `true` or `undefined` to accept, `false` to refuse
@@ -120,10 +121,31 @@ export interface WebSocketServerOptions<Data = unknown> {
   /** The initial `binaryType` of each connection (default "arraybuffer"). */
   readonly binaryType?: BinaryType;
   /**
+   * The initial `textType` of each connection: "string" (default) decodes text messages;
+   * "nodebuffer" delivers their validated UTF-8 bytes undecoded (relays, brokers: send them on
+   * with `sendText()`).
+   */
+  readonly textType?: TextType;
+  /**
    * permessage-deflate (RFC 7692): `true` (the default) accepts it with the settings below,
    * `false` declines every offer.
    */
   readonly perMessageDeflate?: boolean | PerMessageDeflateServerOptions;
+  // ---- topics (docs/pubsub.md) ----
+  /**
+   * Carries topics between processes: `new RedisBroker({ url })` from `sockwise/redis` for
+   * several processes or machines (default: an in-memory broker, one process).
+   */
+  readonly broker?: Broker;
+  /** The longest topic name, in characters (default 256). */
+  readonly maxTopicLength?: number;
+  /** The most topics one connection may subscribe to (default 64). */
+  readonly maxTopicsPerSocket?: number;
+  /**
+   * What a publish does to a subscriber over `maxBufferedBytes`: `"skip"` it (the default, as
+   * `broadcast()`), or `"close"` it with 1013 "subscriber too slow".
+   */
+  readonly slowSubscribers?: "skip" | "close";
 }
 
 /**
@@ -161,8 +183,12 @@ export const SERVER_DEFAULTS = {
   heartbeat: { intervalMs: 30_000, timeoutMs: 10_000 },
   maxBufferedBytes: 4 * 1024 * 1024,
   binaryType: "arraybuffer",
+  textType: "string",
   shutdownCode: 1001,
   shutdownTimeoutMs: 5_000,
+  maxTopicLength: 256,
+  maxTopicsPerSocket: 64,
+  slowSubscribers: "skip",
 } as const;
 
 /** The options with every default applied. */
@@ -186,8 +212,14 @@ export interface ResolvedServerOptions {
   readonly heartbeat: HeartbeatOptions | false;
   readonly maxBufferedBytes: number;
   readonly binaryType: BinaryType;
+  readonly textType: TextType;
   /** `undefined` when permessage-deflate is off. */
   readonly perMessageDeflate: ResolvedDeflateSettings | undefined;
+  /** `undefined`: the server creates its own in-memory broker. */
+  readonly broker: Broker | undefined;
+  readonly maxTopicLength: number;
+  readonly maxTopicsPerSocket: number;
+  readonly slowSubscribers: "skip" | "close";
 }
 
 function invalid(message: string): TypeError {
@@ -251,6 +283,10 @@ export function resolveServerOptions(options: WebSocketServerOptions): ResolvedS
     throw invalid(
       `binaryType must be "arraybuffer", "blob" or "nodebuffer", got ${String(binaryType)}`,
     );
+  }
+  const textType = options.textType ?? SERVER_DEFAULTS.textType;
+  if (textType !== "string" && textType !== "nodebuffer") {
+    throw invalid(`textType must be "string" or "nodebuffer", got ${String(textType)}`);
   }
   const supported = options.protocols;
   const handleProtocols =
@@ -316,7 +352,47 @@ export function resolveServerOptions(options: WebSocketServerOptions): ResolvedS
       SERVER_DEFAULTS.maxBufferedBytes,
     ),
     binaryType,
+    textType,
     perMessageDeflate: resolveDeflate(options.perMessageDeflate),
+    ...resolveTopicOptions(options),
+  };
+}
+
+function resolveTopicOptions(
+  options: WebSocketServerOptions,
+): Pick<
+  ResolvedServerOptions,
+  "broker" | "maxTopicLength" | "maxTopicsPerSocket" | "slowSubscribers"
+> {
+  const { broker, slowSubscribers = SERVER_DEFAULTS.slowSubscribers } = options;
+  if (
+    broker !== undefined &&
+    (broker === null ||
+      typeof broker !== "object" ||
+      typeof broker.start !== "function" ||
+      typeof broker.publish !== "function" ||
+      typeof broker.subscribe !== "function" ||
+      typeof broker.unsubscribe !== "function" ||
+      typeof broker.close !== "function")
+  ) {
+    throw invalid("broker must have start, publish, subscribe, unsubscribe and close methods");
+  }
+  if (slowSubscribers !== "skip" && slowSubscribers !== "close")
+    throw invalid(`slowSubscribers must be "skip" or "close", got ${String(slowSubscribers)}`);
+  const whole = (name: string, value: number | undefined, fallback: number): number => {
+    const resolved = positive(name, value, fallback);
+    if (!Number.isInteger(resolved)) throw invalid(`${name} must be a whole number`);
+    return resolved;
+  };
+  return {
+    broker,
+    maxTopicLength: whole("maxTopicLength", options.maxTopicLength, SERVER_DEFAULTS.maxTopicLength),
+    maxTopicsPerSocket: whole(
+      "maxTopicsPerSocket",
+      options.maxTopicsPerSocket,
+      SERVER_DEFAULTS.maxTopicsPerSocket,
+    ),
+    slowSubscribers,
   };
 }
 

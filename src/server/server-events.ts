@@ -21,6 +21,32 @@ export interface ServerCloseInfo {
   readonly sentCode?: number;
 }
 
+/** Node's global `MessageEvent`, typed as a plain constructor so that it can be extended. */
+const MessageEventBase = MessageEvent as unknown as new (
+  type: string,
+  init: { data: unknown },
+) => MessageEvent;
+
+/**
+ * Fired as `message` (and `ping`, `pong`) on a `ServerWebSocket`: a `MessageEvent` that also
+ * says whether the message was binary, which `data` alone no longer tells once text is
+ * delivered as bytes (`textType = "nodebuffer"`).
+ */
+export class ServerMessageEvent<T = unknown> extends MessageEventBase {
+  declare readonly data: T;
+  /** True for a binary message (opcode 2), false for text (non-standard; ws's `isBinary`). */
+  readonly isBinary: boolean;
+
+  constructor(type: string, data: T, isBinary: boolean) {
+    super(type, { data });
+    this.isBinary = isBinary;
+  }
+
+  get [Symbol.toStringTag](): string {
+    return "MessageEvent";
+  }
+}
+
 /** Fired as `close` on a `ServerWebSocket`. */
 export class ServerCloseEvent extends Event {
   readonly #info: ServerCloseInfo;

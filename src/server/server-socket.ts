@@ -6,8 +6,8 @@
  *
  * @module
  */
+import { isUtf8 } from "node:buffer";
 import { MAX_CLOSE_REASON_BYTES, isWireCloseCode } from "../protocol/close-codes.js";
-import { SEND_COPIES_UP_TO_BYTES } from "../protocol/engine.js";
 import type { CloseInitiator, CloseOutcome } from "../protocol/close-state.js";
 import type { AbnormalCause, ProtocolError } from "../protocol/errors.js";
 import type { Transport, TransportHandlers } from "../node/transport.js";
@@ -21,11 +21,15 @@ import {
   decodeText,
   toBinaryData,
   toOutgoing,
+  toTextBytes,
   type BinaryType,
-  type Outgoing,
+  type TextType,
 } from "../facade/message-data.js";
+import { SendQueue, type SendPolicy } from "../facade/send-queue.js";
 import { toDOMString, toUSVString } from "../facade/webidl-strings.js";
-import { ServerCloseEvent, type ServerCloseInfo } from "./server-events.js";
+import { ServerCloseEvent, ServerMessageEvent, type ServerCloseInfo } from "./server-events.js";
+import type { PerMessageDeflate } from "../protocol/extensions/permessage-deflate.js";
+import type { PublishResult, Subscriber, TopicRegistry } from "./topics.js";
 import { channels, publishClosed, publishPingPong } from "./diagnostics.js";
 import type { ServerCounters } from "./server-stats.js";
 
@@ -46,8 +50,7 @@ export interface ServerWebSocketEventMap {
   error: Event;
 }
 
-/** A `MessageEvent` whose `data` has a known type (Node's global `MessageEvent` is not generic). */
-export type ServerMessageEvent<T> = MessageEvent & { readonly data: T };
+export { ServerMessageEvent } from "./server-events.js";
 
 type AnyListener = Parameters<EventTarget["addEventListener"]>[1] | null;
 type AddOptions = Parameters<EventTarget["addEventListener"]>[2];
@@ -77,8 +80,12 @@ export interface ServerSocketInit {
   readonly remotePort: number | undefined;
   readonly remoteFamily: string | undefined;
   readonly binaryType: BinaryType;
+  /** How text messages are delivered (default "string"). */
+  readonly textType?: TextType;
   /** The server's open connections: the socket leaves it once closed. */
   readonly clients: Set<ServerWebSocket>;
+  /** The server's topics: the socket leaves its topics once closed. */
+  readonly topics: TopicRegistry<ServerWebSocket>;
   /** The initial {@link ServerWebSocket.data}. */
   readonly data: unknown;
   /** The server's counters (`server.stats()`). */
@@ -90,7 +97,10 @@ export interface ServerSocketInit {
  * `close`, `ping`, `pong` and `drain`. `Data` is the type of {@link ServerWebSocket.data}, the
  * server's `Data` parameter (`new WebSocketServer<{ userId: string }>(…)`).
  */
-export class ServerWebSocket<Data = unknown> extends EventTarget implements TransportHandlers {
+export class ServerWebSocket<Data = unknown>
+  extends EventTarget
+  implements TransportHandlers, Subscriber
+{
   static readonly CONNECTING = CONNECTING;
   static readonly OPEN = OPEN;
   static readonly CLOSING = CLOSING;
@@ -123,15 +133,15 @@ export class ServerWebSocket<Data = unknown> extends EventTarget implements Tran
   readonly #remoteFamily: string | undefined;
   #transport: Transport | undefined;
   readonly #clients: Set<ServerWebSocket>;
+  readonly #registry: TopicRegistry<ServerWebSocket>;
+  /** This socket's topics: none, one (no Set for the common case), or several. */
+  #topics: string | Set<string> | undefined;
   readonly #counters: ServerCounters;
-  /** Payload bytes handed to the transport and not yet written (counted in the server's stats). */
-  #inFlight = 0;
   #readyState: number = OPEN;
-  #bufferedAmount = 0;
   #binaryType: BinaryType;
-  /** Messages waiting behind a Blob (created when one is needed: most connections never do). */
-  #queue: Outgoing[] | undefined;
-  #pendingClose: { code: number | undefined; reason: Uint8Array } | undefined;
+  #textType: TextType;
+  /** The send queue, created by the first `send()`: an idle connection has none. */
+  #sender: SendQueue | undefined;
   /** What most connections never use until they close: created on first need. */
   #more: SocketExtras | undefined;
 
@@ -193,7 +203,9 @@ export class ServerWebSocket<Data = unknown> extends EventTarget implements Tran
     this.#remotePort = init.remotePort;
     this.#remoteFamily = init.remoteFamily;
     this.#binaryType = init.binaryType;
+    this.#textType = init.textType ?? "string";
     this.#clients = init.clients;
+    this.#registry = init.topics;
     this.data = init.data as Data;
     this.#counters = init.counters;
   }
@@ -221,6 +233,7 @@ export class ServerWebSocket<Data = unknown> extends EventTarget implements Tran
   /** @internal Connects the socket to its transport (before the head bytes are fed). */
   attach(transport: Transport): void {
     this.#transport = transport;
+    this.#sender?.attach(transport);
   }
 
   /**
@@ -260,7 +273,7 @@ export class ServerWebSocket<Data = unknown> extends EventTarget implements Tran
 
   /** Payload bytes passed to `send()` and not yet handed to the operating system. */
   get bufferedAmount(): number {
-    return this.#bufferedAmount;
+    return this.#sender?.bufferedAmount ?? 0;
   }
 
   /** The subprotocol the server selected ("" when none). */
@@ -281,6 +294,21 @@ export class ServerWebSocket<Data = unknown> extends EventTarget implements Tran
   set binaryType(value: string) {
     const text = toDOMString(value);
     if (text === "blob" || text === "arraybuffer" || text === "nodebuffer") this.#binaryType = text;
+  }
+
+  /**
+   * How text messages are delivered: "string" (the default, decoded), or "nodebuffer": the
+   * message's bytes as a zero-copy `Buffer`, already validated as UTF-8 (RFC 6455 §8.1) and
+   * never decoded, for relays, brokers and fan-outs that pass text on untouched (send it on
+   * with {@link ServerWebSocket.sendText}). `event.isBinary` tells text from binary.
+   */
+  get textType(): TextType {
+    return this.#textType;
+  }
+
+  set textType(value: string) {
+    const text = toDOMString(value);
+    if (text === "string" || text === "nodebuffer") this.#textType = text;
   }
 
   /** The client's IP address. */
@@ -307,44 +335,109 @@ export class ServerWebSocket<Data = unknown> extends EventTarget implements Tran
   send(data: string | ArrayBufferLike | ArrayBufferView | Blob): void {
     if (arguments.length === 0) throw new TypeError("send() requires 1 argument");
     const outgoing = toOutgoing(data);
-    this.#bufferedAmount += outgoing.size;
-    if (this.#readyState !== OPEN || this.#pendingClose !== undefined) return;
-    if (this.#queue === undefined && outgoing.bytes !== undefined) {
-      // The server does not mask, so the engine writes the payload as given: copy it, the caller
-      // may reuse its buffer (SPEC.md C10). Text was freshly encoded and needs no copy.
-      // Small payloads are copied by the engine itself (SEND_COPIES_UP_TO_BYTES); avoid a second copy.
-      const bytes =
-        outgoing.kind === "binary" && outgoing.bytes.length > SEND_COPIES_UP_TO_BYTES
-          ? outgoing.bytes.slice()
-          : outgoing.bytes;
-      this.#transmit(outgoing.kind, bytes, outgoing.size);
-      return;
-    }
-    if (outgoing.bytes !== undefined && outgoing.kind === "binary")
-      outgoing.bytes = outgoing.bytes.slice();
-    (this.#queue ??= []).push(outgoing);
-    if (outgoing.bytes === undefined) {
-      (data as Blob).arrayBuffer().then(
-        (buffer) => {
-          outgoing.bytes = new Uint8Array(buffer);
-          this.#drainQueue();
-        },
-        () => {
-          outgoing.bytes = new Uint8Array(0);
-          this.#drainQueue();
-        },
-      );
-    }
+    const sender = this.#sendQueue();
+    if (this.#readyState !== OPEN) sender.count(outgoing.size);
+    else sender.send(outgoing, outgoing.bytes === undefined ? (data as Blob) : undefined);
+  }
+
+  /**
+   * Sends a text message whose UTF-8 bytes the caller already has (a message received with
+   * `textType = "nodebuffer"`, bytes from a broker): no decoding and re-encoding. The bytes are
+   * checked as UTF-8 (a peer must fail a connection on invalid text, RFC 6455 §8.1) and copied
+   * as `send()` copies binary data; a string is sent as `send(string)` would.
+   * @throws {TypeError} ERR_WS_INVALID_UTF8 when the bytes are not valid UTF-8; a TypeError as
+   *   `send()` for anything else than a string, an ArrayBuffer or a view
+   */
+  sendText(data: string | ArrayBufferLike | ArrayBufferView): void {
+    if (arguments.length === 0) throw new TypeError("sendText() requires 1 argument");
+    const outgoing = toTextBytes(data, "'sendText'");
+    const sender = this.#sendQueue();
+    if (this.#readyState !== OPEN) sender.count(outgoing.size);
+    else sender.send(outgoing, undefined, typeof data !== "string");
   }
 
   /**
    * @internal Sends bytes that several connections share (a broadcast): they must never change.
    */
   sendShared(kind: "text" | "binary", bytes: Uint8Array, size: number): void {
-    this.#bufferedAmount += size;
-    if (this.#readyState !== OPEN || this.#pendingClose !== undefined) return;
-    if (this.#queue === undefined) this.#transmit(kind, bytes, size);
-    else this.#queue.push({ kind, bytes, size });
+    const sender = this.#sendQueue();
+    if (this.#readyState !== OPEN) sender.count(size);
+    else sender.sendOwned(kind, bytes, size);
+  }
+
+  /**
+   * @internal Writes a frame built once for many connections (a topic's message): it keeps its
+   * place among this socket's messages and counts `size` in `bufferedAmount`.
+   */
+  sendBuiltFrame(frame: Uint8Array, size: number): void {
+    const sender = this.#sendQueue();
+    if (this.#readyState !== OPEN) sender.count(size);
+    else sender.sendOwned("frame", frame, size);
+  }
+
+  /**
+   * Subscribes this connection to `topic`: it receives what is published there, from this
+   * process and (with a broker such as `RedisBroker`) every other. A socket leaves all its
+   * topics when it closes.
+   * @throws {TypeError} ERR_WS_INVALID_TOPIC for a topic that is not a non-empty string of at
+   *   most `maxTopicLength` characters
+   * @throws {RangeError} ERR_WS_TOO_MANY_TOPICS when this socket already has
+   *   `maxTopicsPerSocket` topics
+   * @returns false when already subscribed, or when the socket is no longer open
+   */
+  subscribe(topic: string): boolean {
+    return this.#registry.subscribe(this, topic);
+  }
+
+  /**
+   * Unsubscribes this connection from `topic`.
+   * @returns false when it was not subscribed
+   */
+  unsubscribe(topic: string): boolean {
+    return this.#registry.unsubscribe(this, topic);
+  }
+
+  /** Whether this connection is subscribed to `topic`. */
+  isSubscribed(topic: string): boolean {
+    const topics = this.#topics;
+    return topics === topic || (typeof topics === "object" && topics.has(topic));
+  }
+
+  /** This connection's topics (a new array each time). */
+  get subscriptions(): readonly string[] {
+    const topics = this.#topics;
+    return topics === undefined ? [] : typeof topics === "string" ? [topics] : [...topics];
+  }
+
+  /**
+   * Publishes to every subscriber of `topic` except this socket, in every process: a string as
+   * text, bytes as binary (or as text with `{ binary: false }`: they must be UTF-8). The socket
+   * need not be subscribed itself.
+   * @returns what happened at this process's subscribers
+   * @throws {TypeError} ERR_WS_INVALID_TOPIC for a bad topic, ERR_WS_INVALID_UTF8 for bytes
+   *   sent as text that are not UTF-8
+   */
+  publish(
+    topic: string,
+    data: string | ArrayBufferLike | ArrayBufferView,
+    options: { readonly binary?: boolean } = {},
+  ): PublishResult {
+    const message = toPublished(data, options.binary, "'publish'");
+    return this.#registry.publish(topic, message.bytes, message.isBinary, this);
+  }
+
+  /** @internal The topic registry's per-socket state. */
+  get topicState(): string | Set<string> | undefined {
+    return this.#topics;
+  }
+
+  set topicState(value: string | Set<string> | undefined) {
+    this.#topics = value;
+  }
+
+  /** @internal The connection's permessage-deflate, when negotiated. */
+  get deflate(): PerMessageDeflate | undefined {
+    return this.#transport?.deflate;
   }
 
   /**
@@ -386,11 +479,10 @@ export class ServerWebSocket<Data = unknown> extends EventTarget implements Tran
     }
     if (this.#readyState !== OPEN) return;
     this.#readyState = CLOSING;
-    this.#pendingClose = {
-      code: code ?? (reasonBytes.length > 0 ? 1000 : undefined),
-      reason: reasonBytes,
-    };
-    this.#drainQueue();
+    const wireCode = code ?? (reasonBytes.length > 0 ? 1000 : undefined);
+    const sender = this.#sender;
+    if (sender === undefined) this.#transport?.close(wireCode, reasonBytes);
+    else sender.close(wireCode, reasonBytes);
   }
 
   /** Drops the TCP connection at once, without a closing handshake (reported as 1006). */
@@ -400,7 +492,7 @@ export class ServerWebSocket<Data = unknown> extends EventTarget implements Tran
 
   /** Resolves once `bufferedAmount` is 0 (at once if it already is, or once closed). */
   drained(): Promise<void> {
-    if (this.#bufferedAmount === 0 || this.#readyState === CLOSED) return Promise.resolve();
+    if (this.bufferedAmount === 0 || this.#readyState === CLOSED) return Promise.resolve();
     const more = this.#extras();
     return new Promise((resolve) => (more.drainWaiters ??= []).push(resolve));
   }
@@ -433,17 +525,23 @@ export class ServerWebSocket<Data = unknown> extends EventTarget implements Tran
     const counters = this.#counters;
     counters.messagesIn++;
     counters.bytesIn += data.length;
-    const payload = binary ? toBinaryData(data, this.#binaryType) : decodeText(data);
-    this.dispatchEvent(new MessageEvent("message", { data: payload }));
+    const payload = binary
+      ? toBinaryData(data, this.#binaryType)
+      : this.#textType === "string"
+        ? decodeText(data)
+        : toBinaryData(data, "nodebuffer");
+    this.dispatchEvent(new ServerMessageEvent("message", payload, binary));
   }
 
   /** @internal */
   handlePing(data: Uint8Array): void {
     if (channels.ping.hasSubscribers) publishPingPong(channels.ping, this, data);
     this.dispatchEvent(
-      new MessageEvent("ping", {
-        data: Buffer.from(data.buffer, data.byteOffset, data.byteLength),
-      }),
+      new ServerMessageEvent(
+        "ping",
+        Buffer.from(data.buffer, data.byteOffset, data.byteLength),
+        true,
+      ),
     );
   }
 
@@ -451,9 +549,11 @@ export class ServerWebSocket<Data = unknown> extends EventTarget implements Tran
   handlePong(data: Uint8Array): void {
     if (channels.pong.hasSubscribers) publishPingPong(channels.pong, this, data);
     this.dispatchEvent(
-      new MessageEvent("pong", {
-        data: Buffer.from(data.buffer, data.byteOffset, data.byteLength),
-      }),
+      new ServerMessageEvent(
+        "pong",
+        Buffer.from(data.buffer, data.byteOffset, data.byteLength),
+        true,
+      ),
     );
   }
 
@@ -461,20 +561,21 @@ export class ServerWebSocket<Data = unknown> extends EventTarget implements Tran
   handleClosing(initiator: CloseInitiator): void {
     if (initiator === "remote" && this.#readyState === OPEN) {
       this.#readyState = CLOSING;
-      this.#queue = undefined;
+      this.#sender?.stop();
     }
   }
 
   /** @internal */
   handleDrain(): void {
     // The socket is empty, but a message may still wait in the queue (behind a Blob).
-    if (this.#bufferedAmount === 0) this.#settleDrain();
+    if (this.bufferedAmount === 0) this.#settleDrain();
     if (this.#readyState === OPEN) this.dispatchEvent(new Event("drain"));
   }
 
   /** @internal The connection is over: settle `closed`, then fire `close` from a task. */
   handleClosed(outcome: CloseOutcome): ServerCloseInfo {
     this.#clients.delete(this);
+    this.#registry.leaveAll(this);
     const more = this.#extras();
     const cause = describeCause(outcome, more.overrideCause);
     const info: ServerCloseInfo = {
@@ -486,12 +587,9 @@ export class ServerWebSocket<Data = unknown> extends EventTarget implements Tran
       ...(outcome.sentCode === undefined ? {} : { sentCode: outcome.sentCode }),
     };
     more.closeInfo = info;
+    this.#sender?.stop();
     this.#counters.closed(info.code);
-    this.#counters.bufferedBytes -= this.#inFlight;
-    this.#inFlight = 0;
     publishClosed(this, info);
-    this.#queue = undefined;
-    this.#pendingClose = undefined;
     more.resolveClosed?.(info);
     more.resolveClosed = undefined;
     setImmediate(() => {
@@ -503,39 +601,18 @@ export class ServerWebSocket<Data = unknown> extends EventTarget implements Tran
     return info;
   }
 
-  #transmit(kind: "text" | "binary", bytes: Uint8Array, size: number): void {
-    const counters = this.#counters;
-    counters.messagesOut++;
-    counters.bytesOut += size;
-    counters.bufferedBytes += size;
-    this.#inFlight += size;
-    this.#transport!.send(kind, bytes, (written) => {
-      if (!written) return;
-      // Once closed, what was in flight has been taken off the server's count (handleClosed).
-      if (this.#more?.closeInfo === undefined) {
-        this.#inFlight -= size;
-        counters.bufferedBytes -= size;
-      }
-      this.#bufferedAmount -= size;
-      if (this.#bufferedAmount === 0) this.#settleDrain();
-    });
+  #sendQueue(): SendQueue {
+    return (this.#sender ??= new SendQueue(
+      SERVER_SEND_POLICY,
+      this,
+      this.#transport,
+      this.#counters,
+    ));
   }
 
-  #drainQueue(): void {
-    if (this.#transport === undefined) return;
-    // Re-read the queue each time: a close while transmitting drops it.
-    for (let queue = this.#queue; queue !== undefined && queue.length > 0; queue = this.#queue) {
-      const head = queue[0]!;
-      if (head.bytes === undefined) return;
-      queue.shift();
-      this.#transmit(head.kind, head.bytes, head.size);
-    }
-    if (this.#queue?.length === 0) this.#queue = undefined;
-    const pending = this.#pendingClose;
-    if (pending !== undefined) {
-      this.#pendingClose = undefined;
-      this.#transport.close(pending.code, pending.reason);
-    }
+  /** Settles `drained()` (the send queue calls this when `bufferedAmount` reaches 0). */
+  static settleDrain(socket: ServerWebSocket): void {
+    socket.#settleDrain();
   }
 
   #extras(): SocketExtras {
@@ -561,6 +638,16 @@ for (const [name, value] of [
   Object.defineProperty(ServerWebSocket, name, descriptor);
   Object.defineProperty(ServerWebSocket.prototype, name, descriptor);
 }
+
+/**
+ * The server's send rule (SPEC.md P16): bytes leave `bufferedAmount` as soon as they are handed
+ * to the operating system; binary payloads are copied (frames are not masked, C10).
+ */
+const SERVER_SEND_POLICY: SendPolicy = {
+  fallsBetweenTasks: false,
+  copiesBorrowed: true,
+  onDrained: (owner) => ServerWebSocket.settleDrain(owner as ServerWebSocket),
+};
 
 /** The state of a {@link ServerWebSocket} that most connections do not need while open. */
 class SocketExtras {
@@ -589,4 +676,25 @@ function describeCause(
   return error === undefined
     ? { code: cause.code, message: cause.message }
     : { code: cause.code, message: cause.message, error };
+}
+
+/**
+ * A message to publish as bytes and a text/binary flag: a string as UTF-8 text; bytes as binary,
+ * or as text with `binary: false` (checked as UTF-8, as text must be on the wire).
+ * @internal
+ */
+export function toPublished(
+  data: string | ArrayBufferLike | ArrayBufferView,
+  binary: boolean | undefined,
+  where: string,
+): { bytes: Uint8Array; isBinary: boolean } {
+  const outgoing = toOutgoing(data, where);
+  if (outgoing.bytes === undefined) throw new TypeError(`${where} does not take a Blob`);
+  const isBinary = binary ?? outgoing.kind === "binary";
+  if (!isBinary && outgoing.kind === "binary" && !isUtf8(outgoing.bytes)) {
+    throw Object.assign(new TypeError(`${where}: bytes sent as text must be valid UTF-8`), {
+      code: "ERR_WS_INVALID_UTF8",
+    });
+  }
+  return { bytes: outgoing.bytes, isBinary };
 }
