@@ -7,32 +7,12 @@
  *
  * @module
  */
-import { channel, type Channel } from "node:diagnostics_channel";
 import type { IncomingMessage } from "node:http";
 import type { ServerCloseInfo } from "./server-events.js";
 import type { ServerWebSocket } from "./server-socket.js";
 import type { HandshakeRefusalReason } from "./server-stats.js";
 
-/**
- * The names of the server's diagnostics channels:
- * `diagnostics_channel.subscribe(serverChannels.open, (message) => …)`.
- */
-export const serverChannels = {
-  /** A connection opened ({@link ServerOpenMessage}; undici:websocket:open's shape). */
-  open: "sockwise:server:open",
-  /** A connection closed ({@link ServerCloseMessage}; undici:websocket:close's shape). */
-  close: "sockwise:server:close",
-  /** An opening handshake was refused ({@link HandshakeRefusedMessage}). */
-  handshakeRefused: "sockwise:server:handshake_refused",
-  /** A Ping arrived ({@link ServerPingPongMessage}; undici:websocket:ping's shape). */
-  ping: "sockwise:server:ping",
-  /** A Pong arrived ({@link ServerPingPongMessage}; undici:websocket:pong's shape). */
-  pong: "sockwise:server:pong",
-  /** A connection ended abnormally: protocol error, timeout, socket error ({@link ServerErrorMessage}). */
-  error: "sockwise:server:error",
-  /** The socket under a connection failed: the error itself, as undici:websocket:socket_error. */
-  socketError: "sockwise:server:socket_error",
-} as const;
+export { serverChannels } from "./channels.js";
 
 /** The message of `sockwise:server:open`. */
 export interface ServerOpenMessage {
@@ -82,38 +62,4 @@ export interface ServerErrorMessage {
   readonly message: string;
   /** The underlying error (a socket or TLS error), when there is one. */
   readonly error?: unknown;
-}
-
-/** The channel objects (internal). */
-export const channels = {
-  open: channel(serverChannels.open),
-  close: channel(serverChannels.close),
-  handshakeRefused: channel(serverChannels.handshakeRefused),
-  ping: channel(serverChannels.ping),
-  pong: channel(serverChannels.pong),
-  error: channel(serverChannels.error),
-  socketError: channel(serverChannels.socketError),
-};
-
-/** Publishes a Ping or Pong when observed. */
-export function publishPingPong(
-  target: Channel,
-  websocket: ServerWebSocket,
-  data: Uint8Array,
-): void {
-  const payload =
-    data.length === 0 ? undefined : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  target.publish({ websocket, payload } satisfies ServerPingPongMessage);
-}
-
-/** Publishes the close, and the error behind an abnormal close, when observed. */
-export function publishClosed(websocket: ServerWebSocket, info: ServerCloseInfo): void {
-  if (channels.close.hasSubscribers)
-    channels.close.publish({ ...info, websocket } satisfies ServerCloseMessage);
-  const cause = info.cause;
-  if (cause === undefined) return;
-  if (channels.error.hasSubscribers)
-    channels.error.publish({ websocket, ...cause } satisfies ServerErrorMessage);
-  if (cause.error !== undefined && channels.socketError.hasSubscribers)
-    channels.socketError.publish(cause.error);
 }

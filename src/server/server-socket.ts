@@ -30,7 +30,8 @@ import { toDOMString, toUSVString } from "../facade/webidl-strings.js";
 import { ServerCloseEvent, ServerMessageEvent, type ServerCloseInfo } from "./server-events.js";
 import type { PerMessageDeflate } from "../protocol/extensions/permessage-deflate.js";
 import type { PublishResult, Subscriber, TopicRegistry } from "./topics.js";
-import { channels, publishClosed, publishPingPong } from "./diagnostics.js";
+import { channels } from "./channels.js";
+import type { Channel } from "node:diagnostics_channel";
 import type { ServerCounters } from "./server-stats.js";
 
 export type { ServerCloseInfo } from "./server-events.js";
@@ -697,4 +698,21 @@ export function toPublished(
     });
   }
   return { bytes: outgoing.bytes, isBinary };
+}
+
+/** Publishes a Ping or Pong (as undici: the payload, or `undefined` when it had none). */
+function publishPingPong(target: Channel, websocket: ServerWebSocket, data: Uint8Array): void {
+  const payload =
+    data.length === 0 ? undefined : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  target.publish({ websocket, payload });
+}
+
+/** Publishes the close, and the error behind an abnormal close, when observed. */
+function publishClosed(websocket: ServerWebSocket, info: ServerCloseInfo): void {
+  if (channels.close.hasSubscribers) channels.close.publish({ ...info, websocket });
+  const cause = info.cause;
+  if (cause === undefined) return;
+  if (channels.error.hasSubscribers) channels.error.publish({ websocket, ...cause });
+  if (cause.error !== undefined && channels.socketError.hasSubscribers)
+    channels.socketError.publish(cause.error);
 }

@@ -34,7 +34,8 @@ import { MemoryBroker, type Broker } from "./broker.js";
 import { TopicRegistry, type PublishResult } from "./topics.js";
 import { toPublished } from "./server-socket.js";
 import { ServerCounters, type HandshakeRefusalReason, type ServerStats } from "./server-stats.js";
-import { channels, type HandshakeRefusedMessage, type ServerOpenMessage } from "./diagnostics.js";
+import type { HandshakeRefusedMessage, ServerOpenMessage } from "./diagnostics.js";
+import { channels } from "./channels.js";
 import { computeAccept } from "../protocol/handshake/client-handshake.js";
 
 /** The result of a graceful shutdown. */
