@@ -40,6 +40,8 @@ const config = {
     "Handler",
     "ServerWebSocketListener",
     "AnyListener",
+    "Subscriber",
+    "UrlSource",
   ],
   disableSources: true,
   hideGenerator: true,

@@ -76,7 +76,7 @@ export {
   type HeartbeatOptions,
   type PerMessageDeflateServerOptions,
 } from "./server/options.js";
-export type { BinaryType } from "./facade/message-data.js";
+export type { BinaryType, TextType } from "./facade/message-data.js";
 export type { ClientDeflateOptions } from "./whatwg/client-options.js";
 export type { HandshakeResponseInfo } from "./protocol/handshake/handshake-error.js";
 export type { HttpHeader } from "./protocol/handshake/http-header.js";
