@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { RefusalReason } from "./refusal.js";
 
 /** A snapshot of a server's activity since it was created: the value of `server.stats()`. */
 export interface ServerStats {
@@ -41,36 +42,33 @@ export interface ServerStats {
 /**
  * Why an opening handshake was refused: a stable name, the key of
  * {@link ServerStats.handshakesRefusedByReason} and the `reason` of the
- * `sockwise:server:handshake_refused` channel.
+ * `sockwise:server:handshake_refused` channel. The 503 reasons are those of the server's
+ * `refused` event ({@link RefusalReason}: the option whose limit was hit, or `shuttingDown`);
+ * the others:
  *
- * - `invalid-request`: the request breaks RFC 6455 §4.2.1 (400, 405 or 426; the channel's `code`
+ * - `invalidRequest`: the request breaks RFC 6455 §4.2.1 (400, 405 or 426; the channel's `code`
  *   says which rule, e.g. `ERR_WS_HANDSHAKE_KEY`)
- * - `not-found`: standalone or attached with `path`, and the path differs (404)
+ * - `notFound`: `path` is set and the request's path differs (404)
  * - `origin`: the `Origin` is not allowed (403)
  * - `unauthorized`: `authenticate` said no (403, or the status it chose)
- * - `authenticate-failed`: `authenticate` threw or rejected (500)
+ * - `authenticateFailed`: `authenticate` threw or rejected (500)
  * - `protocol`: `handleProtocols` threw or chose a protocol not offered (500)
- * - `too-many-connections`: `maxConnections` reached (503)
- * - `too-many-handshakes`: `maxHandshakesPerIp` reached for that address (503)
- * - `shutting-down`: the server is closing (503)
  * - `timeout`: the request head or `authenticate` took longer than `handshakeTimeoutMs` (408,
  *   or the connection dropped)
- * - `bad-head`: standalone mode could not read the request head (400, 431)
- * - `not-websocket`: standalone mode received a request that is no upgrade (426)
+ * - `badHead`: standalone mode could not read the request head (400, 431)
+ * - `notWebSocket`: standalone mode received a request that is no upgrade (426)
  */
 export type HandshakeRefusalReason =
-  | "invalid-request"
-  | "not-found"
+  | RefusalReason
+  | "invalidRequest"
+  | "notFound"
   | "origin"
   | "unauthorized"
-  | "authenticate-failed"
+  | "authenticateFailed"
   | "protocol"
-  | "too-many-connections"
-  | "too-many-handshakes"
-  | "shutting-down"
   | "timeout"
-  | "bad-head"
-  | "not-websocket";
+  | "badHead"
+  | "notWebSocket";
 
 /** The mutable counters of one server (internal; `ServerStats` is the public snapshot). */
 export class ServerCounters {

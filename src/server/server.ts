@@ -29,6 +29,8 @@ import { nodePorts } from "../node/node-ports.js";
 import type { EngineOptions } from "../protocol/engine.js";
 import { ServerWebSocket, type ServerCloseInfo } from "./server-socket.js";
 import { HandshakesPerIp } from "./handshakes-per-ip.js";
+import { clientAddress, normalizeAddress } from "./client-address.js";
+import { refuseWith503, type RefusalInfo, type RefusalReason } from "./refusal.js";
 import { StandaloneListener } from "./listener.js";
 import { MemoryBroker, type Broker } from "./broker.js";
 import { TopicRegistry, type PublishResult } from "./topics.js";
@@ -61,6 +63,11 @@ export interface WebSocketServerEvents<Data = unknown> {
   listening: [address: AddressInfo];
   /** Listening failed (e.g. the port is in use). Only emitted when someone listens for it. */
   error: [error: Error];
+  /**
+   * A connection was refused with 503 because a limit was hit (`reason` names the option) or the
+   * server is shutting down. The answer carries the reason in its `Sockwise-Refused` header.
+   */
+  refused: [info: RefusalInfo];
   close: [];
 }
 
@@ -137,15 +144,13 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
         {
           maxHeaderBytes: this.#options.maxHeaderBytes,
           handshakeTimeoutMs: this.#options.handshakeTimeoutMs,
+          maxHandshakes: this.#options.maxHandshakes,
+          maxHandshakesPerIp: this.#options.maxHandshakesPerIp,
+          isTrustedProxy: this.#options.isTrustedProxy,
         },
         {
-          // P9: a connection counts as a handshake in progress from TCP accept (so slow
-          // request heads count) until its upgrade is decided or it closes.
-          connection: (socket) => {
-            if (this.#perIp.enter(socket)) return true;
-            this.#refuse(socket, undefined, 503, "too-many-handshakes", BUSY_HOST_ANSWER);
-            return false;
-          },
+          // G15/P9: the listener bounds request heads in progress (in all and per address).
+          refuse: (socket, reason, address) => this.#refuse(socket, reason, address),
           upgrade: (request, socket, head) => {
             void this.#handle(request, socket, head, true, undefined);
           },
@@ -242,7 +247,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
    * Refuses an upgrade with an HTTP answer, counting it by reason and publishing it on the
    * `sockwise:server:handshake_refused` channel.
    */
-  #refuse(
+  #refuseUpgrade(
     socket: Duplex,
     request: IncomingMessage | undefined,
     status: number,
@@ -358,10 +363,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
     this.#detach();
     const listenerClosed = this.#closeListener();
     this.#listener?.refuseHeadsInProgress();
-    for (const socket of this.#handshakes)
-      this.#refuse(socket, undefined, 503, "shutting-down", {
-        body: "the server is shutting down",
-      });
+    for (const socket of this.#handshakes) this.#refuse(socket, "shuttingDown", undefined);
     const clients = [...this.#clients];
     for (const client of clients) client.close(code, reason);
     const all = Promise.all(clients.map((client) => client.closed));
@@ -479,38 +481,36 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
     checkPath: boolean,
     data: unknown,
   ): ServerWebSocket | undefined | Promise<ServerWebSocket | undefined> {
-    // From here on no socket error may reach the process as an unhandled 'error'.
-    socket.on("error", noop);
+    // From here on no socket error may reach the process as an unhandled 'error'. (A standalone
+    // server's listener already listens until it releases the socket: no second listener.)
+    if (this.#listener?.owns(socket) !== true) socket.on("error", noop);
     const options = this.#options;
     if (this.#shuttingDown !== undefined) {
-      this.#refuse(socket, request, 503, "shutting-down", { body: "the server is shutting down" });
+      this.#refuse(socket, "shuttingDown", undefined);
       return undefined;
     }
     if (checkPath && options.path !== undefined && pathOf(request) !== options.path) {
-      this.#refuse(socket, request, 404, "not-found");
+      this.#refuseUpgrade(socket, request, 404, "notFound");
       return undefined;
     }
     if (this.#clients.size + this.#handshakes.size >= options.maxConnections) {
-      this.#refuse(socket, request, 503, "too-many-connections", {
-        body: "too many connections",
-        headers: [["Retry-After", "5"]],
-      });
+      this.#refuse(socket, "maxConnections", undefined);
       return undefined;
     }
     const validation = checkUpgradeRequest(request);
     if (!validation.ok) {
-      this.#refuse(
+      this.#refuseUpgrade(
         socket,
         request,
         validation.status,
-        "invalid-request",
+        "invalidRequest",
         { headers: validation.headers, body: `${validation.message}\n` },
         validation.code,
       );
       return undefined;
     }
     if (!originAllowed(options.origins, validation.origin, request)) {
-      this.#refuse(socket, request, 403, "origin", { body: "origin not allowed\n" });
+      this.#refuseUpgrade(socket, request, 403, "origin", { body: "origin not allowed\n" });
       return undefined;
     }
     if (options.authenticate !== undefined)
@@ -534,9 +534,21 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
     validation: ValidUpgradeRequest,
     data: unknown,
   ): Promise<ServerWebSocket | undefined> {
-    // P9: counted from here in every mode (already from TCP accept in standalone mode).
-    if (!this.#perIp.enter(socket)) {
-      this.#refuse(socket, undefined, 503, "too-many-handshakes", BUSY_HOST_ANSWER);
+    // G15: upgrades waiting for the hook count against maxHandshakes (a standalone server's
+    // request heads in progress are counted by its listener).
+    if (this.#handshakes.size >= this.#options.maxHandshakes) {
+      this.#refuse(socket, "maxHandshakes", undefined);
+      return undefined;
+    }
+    // P9: per client address (the forwarded one behind a trusted proxy) while the hook runs.
+    const peer = (socket as Duplex & { remoteAddress?: string }).remoteAddress;
+    const address = clientAddress(
+      peer === undefined ? undefined : normalizeAddress(peer),
+      request.rawHeaders,
+      this.#options.isTrustedProxy,
+    );
+    if (!this.#perIp.enter(socket, address)) {
+      this.#refuse(socket, "maxHandshakesPerIp", address);
       return undefined;
     }
     this.#handshakes.add(socket);
@@ -558,7 +570,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
           timeout,
         ]);
       } catch {
-        this.#refuse(socket, request, 500, "authenticate-failed");
+        this.#refuseUpgrade(socket, request, 500, "authenticateFailed");
         return undefined;
       }
       if (decision === TIMED_OUT) {
@@ -568,11 +580,11 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
       if (decision === false) {
         // 403, not 401: a 401 must carry a WWW-Authenticate challenge (RFC 9110 §15.5.2),
         // which only the application can write (return { status: 401, headers }).
-        this.#refuse(socket, request, 403, "unauthorized");
+        this.#refuseUpgrade(socket, request, 403, "unauthorized");
         return undefined;
       }
       if (decision !== null && typeof decision === "object" && decision.status !== undefined) {
-        this.#refuse(socket, request, decision.status, "unauthorized", {
+        this.#refuseUpgrade(socket, request, decision.status, "unauthorized", {
           ...(decision.headers === undefined ? {} : { headers: Object.entries(decision.headers) }),
           ...(decision.body === undefined ? {} : { body: decision.body }),
         });
@@ -615,12 +627,12 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
           ? undefined
           : options.handleProtocols(validation.protocols, request);
     } catch {
-      this.#refuse(socket, request, 500, "protocol");
+      this.#refuseUpgrade(socket, request, 500, "protocol");
       return undefined;
     }
     if (protocol !== undefined && !validation.protocols.includes(protocol)) {
       // G9: only one of the client's values, byte for byte.
-      this.#refuse(socket, request, 500, "protocol", {
+      this.#refuseUpgrade(socket, request, 500, "protocol", {
         body: "handleProtocols chose a protocol the client did not offer\n",
       });
       return undefined;
@@ -687,7 +699,8 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
       deflate === undefined ? this.#engineOptions : { ...this.#engineOptions, deflate },
       client,
     );
-    socket.off("error", noop); // the transport listens for errors from now on
+    // The transport listens for errors from now on.
+    if (this.#listener?.owns(socket) !== true) socket.off("error", noop);
     this.#listener?.release(socket);
     client.attach(transport);
     this.#clients.add(client);
@@ -706,6 +719,22 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
     }
     transport.start(head);
     return client;
+  }
+
+  /** Answers 503 for `reason` and reports it as `refused`. */
+  #refuse(socket: Duplex, reason: RefusalReason, address: string | undefined): void {
+    refuseWith503(socket, reason);
+    this.#noteRefusal(undefined, socket, 503, reason);
+    if (this.listenerCount("refused") === 0) return;
+    try {
+      this.emit("refused", { reason, status: 503, address });
+    } catch (error) {
+      // A listener's bug: an uncaught exception, as any event listener's, without breaking
+      // the accept path.
+      process.nextTick(() => {
+        throw error;
+      });
+    }
   }
 
   // ---- heartbeat (SPEC.md J9) ---------------------------------------------------------------
@@ -778,12 +807,6 @@ function originAllowed(
 }
 
 function noop(): void {}
-
-/** P9: the host already has `maxHandshakesPerIp` handshakes in progress. */
-const BUSY_HOST_ANSWER = {
-  body: "too many handshakes in progress from this address\n",
-  headers: [["Retry-After", "5"]],
-} as const satisfies Parameters<typeof rejectUpgrade>[2];
 
 /** Publishes `sockwise:server:open` (only called when someone subscribes). */
 function publishOpen(

@@ -116,9 +116,9 @@ test("#17: stats() and the diagnostics channels follow a server's life", async (
   assert.equal(stats.handshakesAccepted, 2);
   assert.equal(stats.handshakesRefused, 3);
   assert.deepEqual(stats.handshakesRefusedByReason, {
-    "not-found": 1,
+    notFound: 1,
     unauthorized: 1,
-    "invalid-request": 1,
+    invalidRequest: 1,
   });
   assert.equal(stats.messagesIn, 2);
   assert.equal(stats.messagesOut, 2);
@@ -167,9 +167,9 @@ test("#17: stats() and the diagnostics channels follow a server's life", async (
   assert.deepEqual(
     refused.map((message) => [message.reason, message.status]),
     [
-      ["not-found", 404],
+      ["notFound", 404],
       ["unauthorized", 403],
-      ["invalid-request", 400],
+      ["invalidRequest", 400],
     ],
   );
   assert.equal(refused[2]!.code, "ERR_WS_HANDSHAKE_KEY");
