@@ -20,7 +20,17 @@ const ioGlobals = [
 ].map((name) => ({ name, message: "src/protocol is sans-I/O: inject this through ports.ts" }));
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "dist/", "build/", "coverage/", "test-artifacts/", "tmp/"] },
+  {
+    ignores: [
+      "node_modules/",
+      "dist/",
+      "build/",
+      "coverage/",
+      "test-artifacts/",
+      "tmp/",
+      "docs/api/",
+    ],
+  },
   ...tseslint.configs.strict,
   {
     rules: {

@@ -52,6 +52,15 @@ export {
   type ServerWebSocketEventMap,
 } from "./server/server-socket.js";
 export { ServerCloseEvent, ServerMessageEvent } from "./server/server-events.js";
+export type { ServerStats, HandshakeRefusalReason } from "./server/server-stats.js";
+export {
+  serverChannels,
+  type ServerOpenMessage,
+  type ServerCloseMessage,
+  type HandshakeRefusedMessage,
+  type ServerPingPongMessage,
+  type ServerErrorMessage,
+} from "./server/diagnostics.js";
 export {
   MemoryBroker,
   MemoryHub,
@@ -66,4 +75,9 @@ export {
   type AuthenticationResult,
   type UpgradeInfo,
   type HeartbeatOptions,
+  type PerMessageDeflateServerOptions,
 } from "./server/options.js";
+export type { BinaryType, TextType } from "./facade/message-data.js";
+export type { ClientDeflateOptions } from "./whatwg/client-options.js";
+export type { HandshakeResponseInfo } from "./protocol/handshake/handshake-error.js";
+export type { HttpHeader } from "./protocol/handshake/http-header.js";

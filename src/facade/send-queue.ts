@@ -38,6 +38,16 @@ export interface SendPolicy {
   readonly onDrained?: ((owner: object) => void) | undefined;
 }
 
+/**
+ * Counters a server keeps across its connections (`server.stats()`): each message handed to the
+ * transport adds to them, and its written bytes leave `bufferedBytes` again.
+ */
+export interface SendCounters {
+  messagesOut: number;
+  bytesOut: number;
+  bufferedBytes: number;
+}
+
 /** What {@link SendQueue.sendOwned} takes: a message, or a frame built for many connections. */
 type OwnedKind = "text" | "binary" | "frame";
 
@@ -71,11 +81,15 @@ export class SendQueue {
   #isStopped = false;
   /** The write callback: one function per queue, told the size of the message it completes. */
   readonly #onWritten: (written: boolean, size: number) => void;
+  readonly #counters: SendCounters | undefined;
+  /** Bytes this queue added to `counters.bufferedBytes` and has not taken off yet. */
+  #counted = 0;
 
-  constructor(policy: SendPolicy, owner: object, transport?: Transport) {
+  constructor(policy: SendPolicy, owner: object, transport?: Transport, counters?: SendCounters) {
     this.#policy = policy;
     this.#owner = owner;
     this.#transport = transport;
+    this.#counters = counters;
     this.#onWritten = policy.fallsBetweenTasks
       ? (written, size) => this.#writtenBetweenTasks(written, size)
       : (written, size) => this.#writtenNow(written, size);
@@ -167,6 +181,10 @@ export class SendQueue {
    * waits; its sizes stay counted) or the connection is over.
    */
   stop(): void {
+    if (this.#counters !== undefined) {
+      this.#counters.bufferedBytes -= this.#counted;
+      this.#counted = 0;
+    }
     this.#isStopped = true;
     this.#waiting = undefined;
     this.#pendingClose = undefined;
@@ -174,6 +192,13 @@ export class SendQueue {
 
   /** Hands one message to the transport; a refusal leaves its size counted (SPEC.md B8). */
   #transmit(kind: OwnedKind, bytes: Uint8Array, size: number): void {
+    const counters = this.#counters;
+    if (counters !== undefined) {
+      counters.messagesOut++;
+      counters.bytesOut += size;
+      counters.bufferedBytes += size;
+      this.#counted += size;
+    }
     const transport = this.#transport;
     if (
       transport === undefined ||
@@ -188,6 +213,12 @@ export class SendQueue {
     if (!written) {
       this.#hasUnsentData = true;
       return;
+    }
+    if (this.#counters !== undefined && this.#counted > 0) {
+      // After stop() the rest was taken off at once: never take more than was counted.
+      const counted = Math.min(size, this.#counted);
+      this.#counted -= counted;
+      this.#counters.bufferedBytes -= counted;
     }
     this.#bufferedAmount -= size;
     if (this.#bufferedAmount === 0) this.#policy.onDrained?.(this.#owner);

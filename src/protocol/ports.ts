@@ -28,6 +28,7 @@ export interface Sha1 {
 
 /** A monotonic clock in milliseconds; only differences between readings matter. */
 export interface Clock {
+  /** The current reading, in milliseconds. */
   now(): number;
 }
 
@@ -41,13 +42,13 @@ export interface Accelerators {
   /**
    * XORs `bytes` in place with the 4-byte `maskKey`, starting at key position `keyOffset`
    * (0–3), and returns the key offset for the next byte. Must behave exactly like
-   * {@link import("./mask.js").applyMask}.
+   * `applyMask` in mask.ts.
    */
   applyMask?(bytes: Uint8Array, maskKey: Uint8Array, keyOffset: number): number;
   /**
    * Writes `source` XOR the 4-byte `maskKey` into `target` (of the same length; possibly
    * `source` itself), `source[0]` lining up with key position `keyOffset`, and returns the key
-   * offset for the next byte. Must behave exactly like {@link import("./mask.js").maskInto}.
+   * offset for the next byte. Must behave exactly like `maskInto` in mask.ts.
    * Used to unmask a payload straight into its message buffer, and to mask a client's frame.
    */
   maskInto?(source: Uint8Array, target: Uint8Array, maskKey: Uint8Array, keyOffset: number): number;

@@ -45,6 +45,8 @@ export interface ListenerHooks {
   refuse(socket: Socket, reason: RefusalReason, address: string | undefined): void;
   /** A complete upgrade request: run the opening handshake (as http.Server's 'upgrade'). */
   upgrade(request: IncomingMessage, socket: Socket, head: Buffer): void;
+  /** The listener refused a connection before any upgrade request (for `server.stats()`). */
+  refused?(socket: Socket, status: number, reason: "timeout" | "badHead" | "notWebSocket"): void;
 }
 
 /** Limits on a request head. */
@@ -246,6 +248,7 @@ export class StandaloneListener {
       if (reading === undefined) continue;
       if (reading.deadline <= now) {
         stopReading(socket);
+        this.noteRefused(socket, 408, "timeout");
         refuse(socket, 408, "the request head did not arrive in time\n");
         continue;
       }
@@ -287,6 +290,7 @@ export class StandaloneListener {
     } catch (error) {
       stopReading(socket);
       const status = error instanceof HandshakeError ? error.status : undefined;
+      this.noteRefused(socket, status ?? 400, "badHead");
       refuse(
         socket,
         status ?? 400,
@@ -314,6 +318,7 @@ export class StandaloneListener {
         connectionUpgrade = listHasElement(value, "upgrade");
     }
     if (!(hasUpgrade && connectionUpgrade)) {
+      this.noteRefused(socket, 426, "notWebSocket");
       answerPlainRequest(socket, method, httpVersion, rawHeaders);
       return;
     }
@@ -335,6 +340,19 @@ export class StandaloneListener {
     } catch {
       // The hook never throws by design; if it ever did, the connection must not hang.
       socket.destroy();
+    }
+  }
+
+  /** @internal Tells the server about a refusal (never throws). */
+  noteRefused(
+    socket: Socket,
+    status: number,
+    reason: Parameters<NonNullable<ListenerHooks["refused"]>>[2],
+  ): void {
+    try {
+      this.#hooks.refused?.(socket, status, reason);
+    } catch {
+      // Counting must never break answering.
     }
   }
 
@@ -412,6 +430,7 @@ function onHeadEnd(this: ListenerSocket): void {
     this.destroy();
     return;
   }
+  reading.listener.noteRefused(this, 400, "badHead");
   refuse(this, 400, "the connection ended before the request head was complete\n");
 }
 

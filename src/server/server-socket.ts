@@ -30,6 +30,9 @@ import { toDOMString, toUSVString } from "../facade/webidl-strings.js";
 import { ServerCloseEvent, ServerMessageEvent, type ServerCloseInfo } from "./server-events.js";
 import type { PerMessageDeflate } from "../protocol/extensions/permessage-deflate.js";
 import type { PublishResult, Subscriber, TopicRegistry } from "./topics.js";
+import { channels } from "./channels.js";
+import type { Channel } from "node:diagnostics_channel";
+import type { ServerCounters } from "./server-stats.js";
 
 export type { ServerCloseInfo } from "./server-events.js";
 
@@ -86,6 +89,8 @@ export interface ServerSocketInit {
   readonly topics: TopicRegistry<ServerWebSocket>;
   /** The initial {@link ServerWebSocket.data}. */
   readonly data: unknown;
+  /** The server's counters (`server.stats()`). */
+  readonly counters: ServerCounters;
 }
 
 /**
@@ -105,12 +110,19 @@ export class ServerWebSocket<Data = unknown>
   declare readonly OPEN: 1;
   declare readonly CLOSING: 2;
   declare readonly CLOSED: 3;
+  /** The `open` event handler attribute. */
   declare onopen: ((event: Event) => unknown) | object | null;
+  /** The `message` event handler attribute. */
   declare onmessage: ((event: ServerWebSocketEventMap["message"]) => unknown) | object | null;
+  /** The `error` event handler attribute. */
   declare onerror: ((event: Event) => unknown) | object | null;
+  /** The `close` event handler attribute. */
   declare onclose: ((event: ServerCloseEvent) => unknown) | object | null;
+  /** The `ping` event handler attribute. */
   declare onping: ((event: ServerWebSocketEventMap["ping"]) => unknown) | object | null;
+  /** The `pong` event handler attribute. */
   declare onpong: ((event: ServerWebSocketEventMap["pong"]) => unknown) | object | null;
+  /** The `drain` event handler attribute. */
   declare ondrain: ((event: Event) => unknown) | object | null;
 
   // The init fields are copied, not the init object kept: one object less per connection.
@@ -125,6 +137,7 @@ export class ServerWebSocket<Data = unknown>
   readonly #registry: TopicRegistry<ServerWebSocket>;
   /** This socket's topics: none, one (no Set for the common case), or several. */
   #topics: string | Set<string> | undefined;
+  readonly #counters: ServerCounters;
   #readyState: number = OPEN;
   #binaryType: BinaryType;
   #textType: TextType;
@@ -195,6 +208,7 @@ export class ServerWebSocket<Data = unknown>
     this.#clients = init.clients;
     this.#registry = init.topics;
     this.data = init.data as Data;
+    this.#counters = init.counters;
   }
 
   /** Resolves, never rejects, once the connection is over. */
@@ -509,6 +523,9 @@ export class ServerWebSocket<Data = unknown>
   /** @internal */
   handleMessage(binary: boolean, data: Uint8Array): void {
     if (this.#readyState !== OPEN) return;
+    const counters = this.#counters;
+    counters.messagesIn++;
+    counters.bytesIn += data.length;
     const payload = binary
       ? toBinaryData(data, this.#binaryType)
       : this.#textType === "string"
@@ -519,6 +536,7 @@ export class ServerWebSocket<Data = unknown>
 
   /** @internal */
   handlePing(data: Uint8Array): void {
+    if (channels.ping.hasSubscribers) publishPingPong(channels.ping, this, data);
     this.dispatchEvent(
       new ServerMessageEvent(
         "ping",
@@ -530,6 +548,7 @@ export class ServerWebSocket<Data = unknown>
 
   /** @internal */
   handlePong(data: Uint8Array): void {
+    if (channels.pong.hasSubscribers) publishPingPong(channels.pong, this, data);
     this.dispatchEvent(
       new ServerMessageEvent(
         "pong",
@@ -570,6 +589,8 @@ export class ServerWebSocket<Data = unknown>
     };
     more.closeInfo = info;
     this.#sender?.stop();
+    this.#counters.closed(info.code);
+    publishClosed(this, info);
     more.resolveClosed?.(info);
     more.resolveClosed = undefined;
     setImmediate(() => {
@@ -582,7 +603,12 @@ export class ServerWebSocket<Data = unknown>
   }
 
   #sendQueue(): SendQueue {
-    return (this.#sender ??= new SendQueue(SERVER_SEND_POLICY, this, this.#transport));
+    return (this.#sender ??= new SendQueue(
+      SERVER_SEND_POLICY,
+      this,
+      this.#transport,
+      this.#counters,
+    ));
   }
 
   /** Settles `drained()` (the send queue calls this when `bufferedAmount` reaches 0). */
@@ -672,4 +698,21 @@ export function toPublished(
     });
   }
   return { bytes: outgoing.bytes, isBinary };
+}
+
+/** Publishes a Ping or Pong (as undici: the payload, or `undefined` when it had none). */
+function publishPingPong(target: Channel, websocket: ServerWebSocket, data: Uint8Array): void {
+  const payload =
+    data.length === 0 ? undefined : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  target.publish({ websocket, payload });
+}
+
+/** Publishes the close, and the error behind an abnormal close, when observed. */
+function publishClosed(websocket: ServerWebSocket, info: ServerCloseInfo): void {
+  if (channels.close.hasSubscribers) channels.close.publish({ ...info, websocket });
+  const cause = info.cause;
+  if (cause === undefined) return;
+  if (channels.error.hasSubscribers) channels.error.publish({ websocket, ...cause });
+  if (cause.error !== undefined && channels.socketError.hasSubscribers)
+    channels.socketError.publish(cause.error);
 }

@@ -35,6 +35,10 @@ import { StandaloneListener } from "./listener.js";
 import { MemoryBroker, type Broker } from "./broker.js";
 import { TopicRegistry, type PublishResult } from "./topics.js";
 import { toPublished } from "./server-socket.js";
+import { ServerCounters, type HandshakeRefusalReason, type ServerStats } from "./server-stats.js";
+import type { HandshakeRefusedMessage, ServerOpenMessage } from "./diagnostics.js";
+import { channels } from "./channels.js";
+import { computeAccept } from "../protocol/handshake/client-handshake.js";
 
 /** The result of a graceful shutdown. */
 export interface ShutdownResult {
@@ -112,6 +116,8 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
   readonly #engineOptions: EngineOptions;
   /** Topics of this process, carried to others by the broker (docs/pubsub.md). */
   readonly #topics: TopicRegistry<ServerWebSocket>;
+  /** What {@link WebSocketServer.stats} reports. */
+  readonly #counters = new ServerCounters();
 
   /**
    * @throws {TypeError} ERR_WS_INVALID_OPTION for missing or conflicting modes and bad values
@@ -148,6 +154,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
           upgrade: (request, socket, head) => {
             void this.#handle(request, socket, head, true, undefined);
           },
+          refused: (socket, status, reason) => this.#noteRefusal(undefined, socket, status, reason),
         },
       );
       const server = listener.server;
@@ -225,6 +232,49 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * A snapshot of this server's activity: open connections, handshakes accepted and refused (by
+   * reason), messages and payload bytes in and out, close codes seen, and the bytes buffered
+   * now. Cheap enough to call every second: it reads counters, it never walks the connections.
+   */
+  stats(): ServerStats {
+    return this.#counters.snapshot(this.#clients.size);
+  }
+
+  /**
+   * Refuses an upgrade with an HTTP answer, counting it by reason and publishing it on the
+   * `sockwise:server:handshake_refused` channel.
+   */
+  #refuseUpgrade(
+    socket: Duplex,
+    request: IncomingMessage | undefined,
+    status: number,
+    reason: HandshakeRefusalReason,
+    options?: Parameters<typeof rejectUpgrade>[2],
+    code?: string,
+  ): void {
+    this.#noteRefusal(request, socket, status, reason, code);
+    rejectUpgrade(socket, status, options);
+  }
+
+  #noteRefusal(
+    request: IncomingMessage | undefined,
+    socket: Duplex,
+    status: number,
+    reason: HandshakeRefusalReason,
+    code?: string,
+  ): void {
+    this.#counters.refused(reason);
+    if (!channels.handshakeRefused.hasSubscribers) return;
+    channels.handshakeRefused.publish({
+      request,
+      status,
+      reason,
+      ...(code === undefined ? {} : { code }),
+      remoteAddress: (socket as { remoteAddress?: string }).remoteAddress,
+    } satisfies HandshakeRefusedMessage);
   }
 
   /**
@@ -440,7 +490,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
       return undefined;
     }
     if (checkPath && options.path !== undefined && pathOf(request) !== options.path) {
-      rejectUpgrade(socket, 404);
+      this.#refuseUpgrade(socket, request, 404, "notFound");
       return undefined;
     }
     if (this.#clients.size + this.#handshakes.size >= options.maxConnections) {
@@ -449,14 +499,18 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
     }
     const validation = checkUpgradeRequest(request);
     if (!validation.ok) {
-      rejectUpgrade(socket, validation.status, {
-        headers: validation.headers,
-        body: `${validation.message}\n`,
-      });
+      this.#refuseUpgrade(
+        socket,
+        request,
+        validation.status,
+        "invalidRequest",
+        { headers: validation.headers, body: `${validation.message}\n` },
+        validation.code,
+      );
       return undefined;
     }
     if (!originAllowed(options.origins, validation.origin, request)) {
-      rejectUpgrade(socket, 403, { body: "origin not allowed\n" });
+      this.#refuseUpgrade(socket, request, 403, "origin", { body: "origin not allowed\n" });
       return undefined;
     }
     if (options.authenticate !== undefined)
@@ -516,18 +570,21 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
           timeout,
         ]);
       } catch {
-        rejectUpgrade(socket, 500);
+        this.#refuseUpgrade(socket, request, 500, "authenticateFailed");
         return undefined;
       }
-      if (decision === TIMED_OUT) return undefined;
+      if (decision === TIMED_OUT) {
+        this.#noteRefusal(request, socket, 0, "timeout");
+        return undefined;
+      }
       if (decision === false) {
         // 403, not 401: a 401 must carry a WWW-Authenticate challenge (RFC 9110 §15.5.2),
         // which only the application can write (return { status: 401, headers }).
-        rejectUpgrade(socket, 403);
+        this.#refuseUpgrade(socket, request, 403, "unauthorized");
         return undefined;
       }
       if (decision !== null && typeof decision === "object" && decision.status !== undefined) {
-        rejectUpgrade(socket, decision.status, {
+        this.#refuseUpgrade(socket, request, decision.status, "unauthorized", {
           ...(decision.headers === undefined ? {} : { headers: Object.entries(decision.headers) }),
           ...(decision.body === undefined ? {} : { body: decision.body }),
         });
@@ -570,12 +627,12 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
           ? undefined
           : options.handleProtocols(validation.protocols, request);
     } catch {
-      rejectUpgrade(socket, 500);
+      this.#refuseUpgrade(socket, request, 500, "protocol");
       return undefined;
     }
     if (protocol !== undefined && !validation.protocols.includes(protocol)) {
       // G9: only one of the client's values, byte for byte.
-      rejectUpgrade(socket, 500, {
+      this.#refuseUpgrade(socket, request, 500, "protocol", {
         body: "handleProtocols chose a protocol the client did not offer\n",
       });
       return undefined;
@@ -625,6 +682,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
       clients: this.#clients,
       topics: this.#topics,
       data,
+      counters: this.#counters,
     });
     // The handshake is decided: stop counting it (P9) before the transport and the application
     // add their own 'close' listeners, so that the socket's listener array stays small.
@@ -648,6 +706,8 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
     this.#clients.add(client);
     if (this.#heartbeatTimer !== undefined)
       this.#heartbeat.set(client, { seen: 0, idleSince: performance.now(), pingedAt: undefined });
+    this.#counters.handshakesAccepted++;
+    if (channels.open.hasSubscribers) publishOpen(client, request, key, protocol, agreement);
     try {
       this.emit("connection", client as ServerWebSocket<Data>, request);
     } catch (error) {
@@ -664,6 +724,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
   /** Answers 503 for `reason` and reports it as `refused`. */
   #refuse(socket: Duplex, reason: RefusalReason, address: string | undefined): void {
     refuseWith503(socket, reason);
+    this.#noteRefusal(undefined, socket, 503, reason);
     if (this.listenerCount("refused") === 0) return;
     try {
       this.emit("refused", { reason, status: 503, address });
@@ -746,3 +807,32 @@ function originAllowed(
 }
 
 function noop(): void {}
+
+/** Publishes `sockwise:server:open` (only called when someone subscribes). */
+function publishOpen(
+  websocket: ServerWebSocket,
+  request: IncomingMessage,
+  key: string,
+  protocol: string | undefined,
+  agreement: DeflateAgreement | undefined,
+): void {
+  const headers: Record<string, string> = {
+    upgrade: "websocket",
+    connection: "Upgrade",
+    "sec-websocket-accept": computeAccept(key, nodePorts.sha1),
+  };
+  if (protocol !== undefined) headers["sec-websocket-protocol"] = protocol;
+  if (agreement !== undefined) headers["sec-websocket-extensions"] = agreement.response;
+  channels.open.publish({
+    websocket,
+    address: {
+      ...(websocket.remoteAddress === undefined ? {} : { address: websocket.remoteAddress }),
+      ...(websocket.remoteFamily === undefined ? {} : { family: websocket.remoteFamily }),
+      ...(websocket.remotePort === undefined ? {} : { port: websocket.remotePort }),
+    },
+    protocol: websocket.protocol,
+    extensions: websocket.extensions,
+    handshakeResponse: { status: 101, statusText: "Switching Protocols", headers },
+    request,
+  } satisfies ServerOpenMessage);
+}

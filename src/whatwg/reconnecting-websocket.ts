@@ -201,7 +201,8 @@ export class ReconnectingWebSocket extends EventTarget {
    *
    * @param url a ws, wss, http or https URL, or a function giving one for each attempt
    *   (possibly asynchronously)
-   * @param protocols a subprotocol, a list of them, or the {@link ReconnectingWebSocketOptions}
+   * @param rest `[protocols]`: a subprotocol, a list of them, or the
+   *   {@link ReconnectingWebSocketOptions}
    * @throws {DOMException} SyntaxError for an invalid URL or protocol given as a value (a
    *   function's invalid result fails that attempt instead: `error`, `close` 1006, and the
    *   socket gives up, since the next attempt would fail the same way)

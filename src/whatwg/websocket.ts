@@ -154,7 +154,8 @@ export class WebSocket extends EventTarget {
    * Creates a WebSocket and starts connecting (after the constructor returns).
    *
    * @param url a ws, wss, http or https URL
-   * @param protocols a subprotocol or a list of them, or (Node-only) a {@link WebSocketOptions}
+   * @param rest `[protocols]`: a subprotocol or a list of them, or (Node-only) a
+   *   {@link WebSocketOptions}
    * @throws {DOMException} SyntaxError for an invalid URL, scheme or fragment, or an invalid or
    *   duplicate protocol
    * @throws {TypeError} when `url` is missing or cannot be converted to a string, when a protocol
@@ -284,8 +285,8 @@ export class WebSocket extends EventTarget {
    * Closes the connection: starts the closing handshake, or fails a connection that is not
    * open yet.
    *
-   * @param code 1000 or 3000–4999; without it the Close frame has no body (the peer sees 1005)
-   * @param reason at most 123 UTF-8 bytes
+   * @param args `[code, reason]`: `code` 1000 or 3000–4999, without it the Close frame has no
+   *   body (the peer sees 1005); `reason` at most 123 UTF-8 bytes
    * @throws {DOMException} InvalidAccessError for any other code; SyntaxError for a longer
    *   reason; in every state
    * @see https://websockets.spec.whatwg.org/#dom-websocket-close

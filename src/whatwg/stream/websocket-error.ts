@@ -33,8 +33,8 @@ export class WebSocketError extends DOMException {
    * Creates a WebSocketError, validating the close code and reason as `WebSocket.close()` does.
    * A non-empty reason without a code gets code 1000 (SPEC.md O19).
    *
-   * @param message the DOMException message (default "")
-   * @param init `closeCode` (1000 or 3000–4999) and `reason` (at most 123 UTF-8 bytes)
+   * @param args `[message, init]`: the DOMException message (default ""); `init` with
+   *   `closeCode` (1000 or 3000–4999) and `reason` (at most 123 UTF-8 bytes)
    * @throws {TypeError} when `init` is not an object, or `closeCode` is not a number in
    *   0–65535 (`[EnforceRange] unsigned short`)
    * @throws {DOMException} InvalidAccessError for a code other than 1000 or 3000–4999;

@@ -163,7 +163,7 @@ export class WebSocketStream {
    * Creates a WebSocketStream and starts connecting.
    *
    * @param url a ws, wss, http or https URL
-   * @param options `protocols`, `signal`, and Node-only settings ({@link WebSocketStreamOptions})
+   * @param rest `[options]`: `protocols`, `signal`, and Node-only settings ({@link WebSocketStreamOptions})
    * @throws {TypeError} when `url` is missing or cannot be converted to a string, `options` is
    *   not an object, `protocols` is not a list (a string is not), `signal` is not an AbortSignal;
    *   with `code` ERR_WS_INVALID_HEADER for a header or origin the handshake cannot send
@@ -266,7 +266,7 @@ export class WebSocketStream {
    * yet. Messages still queued in `writable` are not sent; use `writable.close()` to send them
    * first.
    *
-   * @param closeInfo `closeCode` (1000 or 3000–4999) and `reason` (at most 123 UTF-8 bytes);
+   * @param args `[closeInfo]`: `closeCode` (1000 or 3000–4999) and `reason` (at most 123 UTF-8 bytes);
    *   without a code the Close frame has no body, unless the reason is not empty (then 1000)
    * @throws {TypeError} when `closeInfo` is not an object or `closeCode` is not a number in
    *   0–65535 (`[EnforceRange] unsigned short`)
