@@ -7,7 +7,8 @@
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { runConnect } from "./connect.js";
+import { decodeInputLine, runConnect } from "./connect.js";
+import { colorEnabled } from "./terminal.js";
 import { runServe } from "./serve.js";
 import { validateCloseCodeAndReason } from "../whatwg/validate-close.js";
 
@@ -15,24 +16,52 @@ const USAGE = `usage:
   sockwise connect <url> [options]   talk to a WebSocket server
       -p, --protocol <name>          offer a subprotocol (repeatable)
       -H, --header "Name: value"     add a request header (repeatable)
+      --auth <user:pass>             HTTP Basic authentication (an Authorization header)
+      --origin <url>                 send this Origin header
       --ca <file> --cert <file> --key <file>   TLS trust anchors / client certificate
       --insecure                     do not verify the server's certificate
+      -x, --execute <message>        send this message once open (repeatable), wait for the
+                                     replies (as --wait), close and exit; stdin is not read
+      --input text|hex|base64        how input lines (and -x) become messages: text, or binary
+                                     messages written as hex or base64 (default text)
+      --binary-output hex|base64     print binary messages whole in this encoding (default:
+                                     spaced hex, elided past 64 bytes)
+      --max-message <bytes>          the largest message accepted (default 64 MiB; over it 1009)
+      --show-ping-pong               print the Pings received and the Pongs to our Pings
+      --ping-interval <seconds>      send a Ping this often (with --show-ping-pong: print each RTT)
+      --timestamps                   prefix every line with the time (--json: a "time" field)
       --close-code <code>            the close code used when closing (default: none, peer sees 1005)
       --close-reason <text>          the close reason used when closing
-      --wait <seconds>               pipe mode: after input ends, wait at most this long for
+      --wait <seconds>               pipe mode and -x: after the input, wait at most this long for
                                      the replies before closing (default 2)
       --json                         one JSON object per event on stdout
       --quiet                        print only received messages and the close line
+      --color, --no-color            colours (default: on a terminal, unless NO_COLOR is set;
+                                     FORCE_COLOR forces them)
   sockwise serve [options]           an echo server with a browser playground at /
       --port <n>                     (default 8080; 0 for any free port)
       --host <addr>                  (default 127.0.0.1)
       --path <path>                  WebSocket path (default /)
-      --no-echo                      log only, do not echo
+      --mode echo|broadcast|log      echo each message back (default), send it to every client
+                                     (a chat), or only log it
+      --no-echo                      same as --mode log
+      --tls --cert <file> --key <file>   serve wss:// and https://
+      --static <dir>                 also serve the files under <dir> (GET/HEAD, no listing)
       --quiet                        do not log connections
+  sockwise bench <url> [options]     a load generator for any WebSocket server (an echo server)
+      -c, --connections <n>          connections (default 50)
+      --rate <msg/s>                 open loop: this many messages per second in all (default:
+                                     closed loop)
+      --window <n>                   closed loop: messages in flight per connection (default 1)
+      --size <bytes>                 message size (default 64)
+      --type text|binary             message type (default text)
+      -d, --duration <seconds>       how long to measure (default 10)
+      --connect-concurrency <n>      handshakes in flight while connecting (default 64)
+      --json                         print the result as one JSON object
   sockwise --help | --version
 
 Interactive commands (connect, when stdin is a terminal):
-  /close [code] [reason]   /ping [text]   /binary <hex>   /quit
+  /close [code] [reason]   /ping [text]   /binary <hex>   /base64 <b64>   /quit
 `;
 
 function readIfExists(url: URL): string | undefined {
@@ -62,6 +91,134 @@ function toNumber(name: string, text: string | undefined): number | undefined {
   return value;
 }
 
+function oneOf<T extends string>(
+  name: string,
+  text: string | undefined,
+  allowed: readonly T[],
+): T | undefined {
+  if (text === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(text))
+    fail(`${name} must be one of ${allowed.join(", ")}, got ${JSON.stringify(text)}`);
+  return text as T;
+}
+
+function positiveNumber(
+  name: string,
+  text: string | undefined,
+  integer = false,
+): number | undefined {
+  const value = toNumber(name, text);
+  if (value === undefined) return undefined;
+  if (value <= 0 || (integer && !Number.isInteger(value)))
+    fail(`${name} must be a positive ${integer ? "integer" : "number"}, got ${text}`);
+  return value;
+}
+
+/** setTimeout() and setInterval() fire at once beyond 2^31 - 1 ms. */
+function seconds(name: string, text: string | undefined): number | undefined {
+  const value = toNumber(name, text);
+  if (value !== undefined && (value < 0 || value * 1000 > 2 ** 31 - 1))
+    fail(`${name} must be between 0 and 2147483 seconds, got ${value}`);
+  return value;
+}
+
+async function connect(rest: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: {
+        protocol: { type: "string", short: "p", multiple: true },
+        header: { type: "string", short: "H", multiple: true },
+        auth: { type: "string" },
+        origin: { type: "string" },
+        ca: { type: "string" },
+        cert: { type: "string" },
+        key: { type: "string" },
+        insecure: { type: "boolean" },
+        execute: { type: "string", short: "x", multiple: true },
+        input: { type: "string" },
+        "binary-output": { type: "string" },
+        "max-message": { type: "string" },
+        "show-ping-pong": { type: "boolean" },
+        "ping-interval": { type: "string" },
+        timestamps: { type: "boolean" },
+        "close-code": { type: "string" },
+        "close-reason": { type: "string" },
+        wait: { type: "string" },
+        json: { type: "boolean" },
+        quiet: { type: "boolean" },
+        color: { type: "boolean" },
+        "no-color": { type: "boolean" },
+      },
+    });
+  } catch (error) {
+    fail((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length !== 1) fail("connect takes exactly one URL");
+  const closeCode = toNumber("--close-code", values["close-code"]);
+  if (closeCode !== undefined && !Number.isInteger(closeCode))
+    fail(`--close-code must be an integer, got ${closeCode}`);
+  try {
+    // Checked now, as close() would check it: a code or reason the WebSocket API refuses
+    // must not leave the connection open forever when it is time to close.
+    validateCloseCodeAndReason(closeCode, values["close-reason"]);
+  } catch (error) {
+    fail(`--close-code/--close-reason: ${(error as Error).message}`);
+  }
+  const waitSeconds = seconds("--wait", values.wait) ?? 2;
+  const pingInterval = seconds("--ping-interval", values["ping-interval"]);
+  if (pingInterval === 0) fail("--ping-interval must be more than 0");
+  const maxMessage = positiveNumber("--max-message", values["max-message"], true);
+  const input = oneOf("--input", values.input, ["text", "hex", "base64"] as const) ?? "text";
+  const binaryOutput = oneOf("--binary-output", values["binary-output"], [
+    "hex",
+    "base64",
+  ] as const);
+  const execute = values.execute ?? [];
+  for (const message of execute) {
+    const decoded = decodeInputLine(message, input);
+    if ("error" in decoded) fail(`-x: ${decoded.error}`);
+  }
+  const headers = (values.header ?? []).map(parseHeader);
+  if (values.auth !== undefined) {
+    if (!values.auth.includes(":")) fail('--auth must look like "user:password"');
+    headers.push(["Authorization", `Basic ${Buffer.from(values.auth, "utf8").toString("base64")}`]);
+  }
+  const colorFlag = values["no-color"] === true ? false : values.color === true ? true : undefined;
+  return runConnect(
+    {
+      url: positionals[0]!,
+      protocols: values.protocol ?? [],
+      headers,
+      ...(values.ca === undefined ? {} : { ca: values.ca }),
+      ...(values.cert === undefined ? {} : { cert: values.cert }),
+      ...(values.key === undefined ? {} : { key: values.key }),
+      insecure: values.insecure === true,
+      ...(closeCode === undefined ? {} : { closeCode }),
+      ...(values["close-reason"] === undefined ? {} : { closeReason: values["close-reason"] }),
+      json: values.json === true,
+      quiet: values.quiet === true,
+      waitSeconds,
+      ...(values.origin === undefined ? {} : { origin: values.origin }),
+      execute,
+      showPingPong: values["show-ping-pong"] === true,
+      ...(pingInterval === undefined ? {} : { pingIntervalSeconds: pingInterval }),
+      timestamps: values.timestamps === true,
+      input,
+      ...(binaryOutput === undefined ? {} : { binaryOutput }),
+      ...(maxMessage === undefined ? {} : { maxMessageBytes: maxMessage }),
+      color: {
+        stdout: colorEnabled(process.stdout, process.env, colorFlag),
+        stderr: colorEnabled(process.stderr, process.env, colorFlag),
+      },
+    },
+    { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },
+  );
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === "--help" || command === "-h" || command === "help") {
@@ -80,63 +237,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${pkg.version}\n`);
     return 0;
   }
-  if (command === "connect") {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: rest,
-        allowPositionals: true,
-        options: {
-          protocol: { type: "string", short: "p", multiple: true },
-          header: { type: "string", short: "H", multiple: true },
-          ca: { type: "string" },
-          cert: { type: "string" },
-          key: { type: "string" },
-          insecure: { type: "boolean" },
-          "close-code": { type: "string" },
-          "close-reason": { type: "string" },
-          wait: { type: "string" },
-          json: { type: "boolean" },
-          quiet: { type: "boolean" },
-        },
-      });
-    } catch (error) {
-      fail((error as Error).message);
-    }
-    const { values, positionals } = parsed;
-    if (positionals.length !== 1) fail("connect takes exactly one URL");
-    const closeCode = toNumber("--close-code", values["close-code"]);
-    if (closeCode !== undefined && !Number.isInteger(closeCode))
-      fail(`--close-code must be an integer, got ${closeCode}`);
-    try {
-      // Checked now, as close() would check it: a code or reason the WebSocket API refuses
-      // must not leave the connection open forever when it is time to close.
-      validateCloseCodeAndReason(closeCode, values["close-reason"]);
-    } catch (error) {
-      fail(`--close-code/--close-reason: ${(error as Error).message}`);
-    }
-    const waitSeconds = toNumber("--wait", values.wait) ?? 2;
-    // setTimeout() fires at once beyond 2^31 - 1 ms.
-    if (waitSeconds < 0 || waitSeconds * 1000 > 2 ** 31 - 1)
-      fail(`--wait must be between 0 and 2147483 seconds, got ${waitSeconds}`);
-    return runConnect(
-      {
-        url: positionals[0]!,
-        protocols: values.protocol ?? [],
-        headers: (values.header ?? []).map(parseHeader),
-        ...(values.ca === undefined ? {} : { ca: values.ca }),
-        ...(values.cert === undefined ? {} : { cert: values.cert }),
-        ...(values.key === undefined ? {} : { key: values.key }),
-        insecure: values.insecure === true,
-        ...(closeCode === undefined ? {} : { closeCode }),
-        ...(values["close-reason"] === undefined ? {} : { closeReason: values["close-reason"] }),
-        json: values.json === true,
-        quiet: values.quiet === true,
-        waitSeconds,
-      },
-      { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },
-    );
-  }
+  if (command === "connect") return connect(rest);
   if (command === "serve") {
     let parsed;
     try {

@@ -28,6 +28,7 @@ import { decodeText, toArrayBuffer, toOutgoing, type Outgoing } from "../facade/
 import { CloseEvent, MessageEvent, defineToStringTag } from "./events.js";
 import { getUrlRecord } from "./url.js";
 import { validateCloseCodeAndReason } from "./validate-close.js";
+import { notifyControlFrame } from "./control-frames.js";
 import {
   isIterableObject,
   toClampedUnsignedShort,
@@ -208,6 +209,7 @@ export class WebSocket extends EventTarget {
       open: (transport, info) => this.#onOpen(transport, info),
       failed: (failure) => this.#onFailed(failure),
       handleMessage: (binary, data) => this.#onMessage(binary, data),
+      handlePing: (data) => notifyControlFrame(this, "ping", data),
       handlePong: (data) => this.#onPong(data),
       handleClosing: (initiator, received) => this.#onClosing(initiator, received),
       handleClosed: (outcome) => this.#onClosed(outcome),
@@ -544,6 +546,7 @@ export class WebSocket extends EventTarget {
 
   /** A Pong answers the oldest Ping with the same payload (and, per J3, any older ones). */
   #onPong(data: Uint8Array): void {
+    notifyControlFrame(this, "pong", data);
     const index = this.#pings.findIndex((pending) => equalBytes(pending.payload, data));
     if (index === -1) return; // an unsolicited Pong (SPEC.md J4)
     const now = performance.now();
