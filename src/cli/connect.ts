@@ -98,7 +98,7 @@ export function decodeInputLine(
 function describePayload(data: Uint8Array): string {
   if (data.length === 0) return "(empty)";
   try {
-    return JSON.stringify(escapeControl(new TextDecoder("utf-8", { fatal: true }).decode(data)));
+    return `"${escapeControl(new TextDecoder("utf-8", { fatal: true }).decode(data))}"`;
   } catch {
     return toHex(data);
   }
@@ -263,8 +263,11 @@ export function runConnect(options: ConnectOptions, io: ConnectIO): Promise<numb
       // they answer, with the round-trip time.
       observeControlFrames(socket, (kind, data) => {
         if (kind !== "ping") return;
-        if (options.json) emit({ event: "ping", data: encodeBinary(data, "hex") });
-        else print(io.stderr, paint(colorErr, "magenta", `< ping ${describePayload(data)}`));
+        // After the open event, which is dispatched from a task queued before this Ping arrived.
+        setImmediate(() => {
+          if (options.json) emit({ event: "ping", data: encodeBinary(data, "hex") });
+          else print(io.stderr, paint(colorErr, "magenta", `< ping ${describePayload(data)}`));
+        });
       });
     }
 
