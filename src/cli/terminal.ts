@@ -67,7 +67,11 @@ export function parseHex(text: string): Uint8Array | undefined {
  */
 export function parseBase64(text: string): Uint8Array | undefined {
   const compact = text.replace(/\s/g, "");
-  if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(compact) || compact.replace(/=+$/, "").length % 4 === 1)
+  if (
+    !/^[A-Za-z0-9+/_-]*={0,2}$/.test(compact) ||
+    compact.replace(/=+$/, "").length % 4 === 1 ||
+    (compact.endsWith("=") && compact.length % 4 !== 0)
+  )
     return undefined;
   return new Uint8Array(
     Buffer.from(compact, compact.includes("-") || compact.includes("_") ? "base64url" : "base64"),
