@@ -219,6 +219,80 @@ async function connect(rest: string[]): Promise<number> {
   );
 }
 
+async function serve(rest: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: rest,
+      options: {
+        port: { type: "string" },
+        host: { type: "string" },
+        path: { type: "string" },
+        mode: { type: "string" },
+        "no-echo": { type: "boolean" },
+        tls: { type: "boolean" },
+        cert: { type: "string" },
+        key: { type: "string" },
+        static: { type: "string" },
+        quiet: { type: "boolean" },
+      },
+    });
+  } catch (error) {
+    fail((error as Error).message);
+  }
+  const { values } = parsed;
+  const port = toNumber("--port", values.port) ?? 8080;
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    fail(`--port must be an integer from 0 to 65535, got ${port}`);
+  const path = values.path ?? "/";
+  if (!path.startsWith("/")) fail(`--path must start with "/", got ${JSON.stringify(path)}`);
+  const mode =
+    oneOf("--mode", values.mode, ["echo", "broadcast", "log"] as const) ??
+    (values["no-echo"] === true ? "log" : "echo");
+  if (values["no-echo"] === true && mode !== "log") fail("--no-echo contradicts --mode " + mode);
+  if (values.tls === true && (values.cert === undefined || values.key === undefined))
+    fail("--tls needs --cert <file> and --key <file>");
+  if (values.tls !== true && (values.cert !== undefined || values.key !== undefined))
+    fail("--cert and --key go with --tls");
+  const log = (line: string): void => {
+    process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+  };
+  let running;
+  try {
+    running = await runServe(
+      {
+        port,
+        host: values.host ?? "127.0.0.1",
+        path,
+        mode,
+        quiet: values.quiet === true,
+        ...(values.tls === true ? { tls: { cert: values.cert!, key: values.key! } } : {}),
+        ...(values.static === undefined ? {} : { staticDir: values.static }),
+      },
+      log,
+    );
+  } catch (error) {
+    process.stderr.write(`sockwise: cannot listen: ${(error as Error).message}\n`);
+    return 1;
+  }
+  const stopped = new Promise<number>((resolve) => {
+    const shutdown = (): void => {
+      process.stdout.write("shutting down (1001)…\n");
+      void running.stop().then((result) => {
+        process.stdout.write(`shutdown: ${result.clean} closed cleanly, ${result.forced} forced\n`);
+        resolve(0);
+      });
+    };
+    process.once("SIGINT", shutdown);
+    process.once("SIGTERM", shutdown);
+  });
+  // Only once the signal handlers are in place: whoever waits for these lines (a script, a
+  // test) may send SIGTERM at once and must get the graceful shutdown, not a killed process.
+  process.stdout.write(`sockwise serve: WebSocket ${running.mode} server on ${running.url}\n`);
+  process.stdout.write(`playground: ${running.playgroundUrl}\n`);
+  return stopped;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === "--help" || command === "-h" || command === "help") {
@@ -238,66 +312,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command === "connect") return connect(rest);
-  if (command === "serve") {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: rest,
-        options: {
-          port: { type: "string" },
-          host: { type: "string" },
-          path: { type: "string" },
-          "no-echo": { type: "boolean" },
-          quiet: { type: "boolean" },
-        },
-      });
-    } catch (error) {
-      fail((error as Error).message);
-    }
-    const { values } = parsed;
-    const port = toNumber("--port", values.port) ?? 8080;
-    if (!Number.isInteger(port) || port < 0 || port > 65535)
-      fail(`--port must be an integer from 0 to 65535, got ${port}`);
-    const path = values.path ?? "/";
-    if (!path.startsWith("/")) fail(`--path must start with "/", got ${JSON.stringify(path)}`);
-    const log = (line: string): void => {
-      process.stdout.write(`${new Date().toISOString()} ${line}\n`);
-    };
-    let running;
-    try {
-      running = await runServe(
-        {
-          port,
-          host: values.host ?? "127.0.0.1",
-          path,
-          echo: values["no-echo"] !== true,
-          quiet: values.quiet === true,
-        },
-        log,
-      );
-    } catch (error) {
-      process.stderr.write(`sockwise: cannot listen: ${(error as Error).message}\n`);
-      return 1;
-    }
-    const stopped = new Promise<number>((resolve) => {
-      const shutdown = (): void => {
-        process.stdout.write("shutting down (1001)…\n");
-        void running.stop().then((result) => {
-          process.stdout.write(
-            `shutdown: ${result.clean} closed cleanly, ${result.forced} forced\n`,
-          );
-          resolve(0);
-        });
-      };
-      process.once("SIGINT", shutdown);
-      process.once("SIGTERM", shutdown);
-    });
-    // Only once the signal handlers are in place: whoever waits for these lines (a script, a
-    // test) may send SIGTERM at once and must get the graceful shutdown, not a killed process.
-    process.stdout.write(`sockwise serve: WebSocket echo server on ${running.url}\n`);
-    process.stdout.write(`playground: ${running.playgroundUrl}\n`);
-    return stopped;
-  }
+  if (command === "serve") return serve(rest);
   fail(`unknown command ${JSON.stringify(command)}`);
 }
 
