@@ -10,6 +10,7 @@ import { parseArgs } from "node:util";
 import { decodeInputLine, runConnect } from "./connect.js";
 import { colorEnabled } from "./terminal.js";
 import { runServe } from "./serve.js";
+import { formatBenchResult, runBench } from "./bench.js";
 import { validateCloseCodeAndReason } from "../whatwg/validate-close.js";
 
 const USAGE = `usage:
@@ -57,6 +58,8 @@ const USAGE = `usage:
       --type text|binary             message type (default text)
       -d, --duration <seconds>       how long to measure (default 10)
       --connect-concurrency <n>      handshakes in flight while connecting (default 64)
+      -H, --header "Name: value"     add a request header (repeatable)
+      --insecure                     wss: do not verify the server's certificate
       --json                         print the result as one JSON object
   sockwise --help | --version
 
@@ -293,6 +296,70 @@ async function serve(rest: string[]): Promise<number> {
   return stopped;
 }
 
+async function bench(rest: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: {
+        connections: { type: "string", short: "c" },
+        rate: { type: "string" },
+        window: { type: "string" },
+        size: { type: "string" },
+        type: { type: "string" },
+        duration: { type: "string", short: "d" },
+        "connect-concurrency": { type: "string" },
+        header: { type: "string", short: "H", multiple: true },
+        insecure: { type: "boolean" },
+        json: { type: "boolean" },
+      },
+    });
+  } catch (error) {
+    fail((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length !== 1) fail("bench takes exactly one URL");
+  const connections = positiveNumber("--connections", values.connections, true) ?? 50;
+  const rate = positiveNumber("--rate", values.rate);
+  const window = positiveNumber("--window", values.window, true) ?? 1;
+  if (rate !== undefined && values.window !== undefined)
+    fail("--rate (open loop) and --window (closed loop) exclude each other");
+  const size = toNumber("--size", values.size) ?? 64;
+  if (!Number.isInteger(size) || size < 0 || size > 64 * 1024 * 1024)
+    fail(`--size must be an integer from 0 to 67108864, got ${size}`);
+  const type = oneOf("--type", values.type, ["text", "binary"] as const) ?? "text";
+  const duration = seconds("--duration", values.duration) ?? 10;
+  if (duration <= 0) fail("--duration must be more than 0");
+  const connectConcurrency =
+    positiveNumber("--connect-concurrency", values["connect-concurrency"], true) ?? 64;
+  try {
+    const url = new URL(positionals[0]!);
+    if (!["ws:", "wss:", "http:", "https:"].includes(url.protocol)) throw new Error("scheme");
+  } catch {
+    fail(`not a ws:// or wss:// URL: ${JSON.stringify(positionals[0])}`);
+  }
+  const result = await runBench(
+    {
+      url: positionals[0]!,
+      connections,
+      ...(rate === undefined ? {} : { rate }),
+      window,
+      size,
+      type,
+      durationSeconds: duration,
+      connectConcurrency,
+      insecure: values.insecure === true,
+      headers: (values.header ?? []).map(parseHeader),
+    },
+    { stdout: process.stdout, stderr: process.stderr },
+  );
+  process.stdout.write(
+    values.json === true ? `${JSON.stringify(result)}\n` : formatBenchResult(result),
+  );
+  return result.connect.opened > 0 && result.messages.received > 0 ? 0 : 1;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === "--help" || command === "-h" || command === "help") {
@@ -313,6 +380,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === "connect") return connect(rest);
   if (command === "serve") return serve(rest);
+  if (command === "bench") return bench(rest);
   fail(`unknown command ${JSON.stringify(command)}`);
 }
 
