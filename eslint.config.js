@@ -32,6 +32,25 @@ export default tseslint.config(
     },
   },
   {
+    // The package ships one CommonJS build (scripts/build.mjs), where import.meta cannot exist.
+    files: ["src/**/*.ts"],
+    rules: {
+      "no-restricted-syntax": [
+        "error",
+        {
+          selector: "MetaProperty[meta.name='import']",
+          message:
+            "src/ is also compiled to CommonJS (scripts/build.mjs): no import.meta (see src/cli/module-directory.ts)",
+        },
+      ],
+    },
+  },
+  {
+    // CommonJS scripts (the packaging test's consumer) require() by nature.
+    files: ["**/*.cjs"],
+    rules: { "@typescript-eslint/no-require-imports": "off" },
+  },
+  {
     files: ["src/protocol/**/*.ts"],
     rules: {
       "no-restricted-imports": [

@@ -10,7 +10,7 @@ const run = (command, args) => {
 };
 run(process.execPath, ["scripts/ensure-deps.mjs"]);
 run("npm", ["run", "build", "--silent"]);
-const child = spawn(process.execPath, ["dist/cli/main.js", "serve", ...process.argv.slice(2)], {
+const child = spawn(process.execPath, ["dist/cjs/cli/main.js", "serve", ...process.argv.slice(2)], {
   cwd: root,
   stdio: "inherit",
 });

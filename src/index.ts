@@ -36,9 +36,8 @@ export {
   ServerWebSocket,
   type ServerCloseInfo,
   type ServerWebSocketEventMap,
-  type ServerMessageEvent,
 } from "./server/server-socket.js";
-export { ServerCloseEvent } from "./server/server-events.js";
+export { ServerCloseEvent, ServerMessageEvent } from "./server/server-events.js";
 export {
   SERVER_DEFAULTS,
   type WebSocketServerOptions,

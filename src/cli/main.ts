@@ -6,11 +6,13 @@
  * @module
  */
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { decodeInputLine, runConnect } from "./connect.js";
 import { colorEnabled } from "./terminal.js";
 import { runServe } from "./serve.js";
 import { formatBenchResult, runBench } from "./bench.js";
+import { moduleDirectory } from "./module-directory.js";
 import { validateCloseCodeAndReason } from "../whatwg/validate-close.js";
 
 const USAGE = `usage:
@@ -67,7 +69,7 @@ Interactive commands (connect, when stdin is a terminal):
   /close [code] [reason]   /ping [text]   /binary <hex>   /base64 <b64>   /quit
 `;
 
-function readIfExists(url: URL): string | undefined {
+function readIfExists(url: string): string | undefined {
   try {
     return readFileSync(url, "utf8");
   } catch {
@@ -367,9 +369,9 @@ async function main(argv: string[]): Promise<number> {
     return command === undefined ? 2 : 0;
   }
   if (command === "--version" || command === "-v") {
-    // dist/cli/main.js and build/src/cli/main.js sit two and three levels below the package.
-    const candidates = ["../../package.json", "../../../package.json"].map(
-      (path) => new URL(path, import.meta.url),
+    // dist/cjs/cli/main.js and build/src/cli/main.js sit three levels below the package.
+    const candidates = ["../../package.json", "../../../package.json"].map((path) =>
+      join(moduleDirectory(), path),
     );
     const text = candidates
       .map((url) => readIfExists(url))

@@ -16,8 +16,8 @@ import {
 import { createServer as createHttpsServer } from "node:https";
 import type { Socket } from "node:net";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { WebSocketServer, type ServerWebSocket, type ShutdownResult } from "../index.js";
+import { moduleDirectory } from "./module-directory.js";
 import { serveStatic } from "./static-files.js";
 import { escapeControl } from "./terminal.js";
 import { preciseNow, tapSocket, type TapEvent } from "./wire-tap.js";
@@ -72,7 +72,7 @@ const TRACE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** Finds playground/index.html next to the package (works from dist/ and from build/). */
 export function findPlayground(): string | undefined {
-  let dir = dirname(fileURLToPath(import.meta.url));
+  let dir = moduleDirectory();
   for (let i = 0; i < 5; i++) {
     const candidate = join(dir, "playground", "index.html");
     if (existsSync(candidate)) return candidate;

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { transcode } from "node:buffer";
+import { isUtf8, transcode } from "node:buffer";
 import { toDOMString } from "./webidl-strings.js";
 
 /** A message ready to send: its bytes (or a Blob still to read) and its size for bufferedAmount. */
@@ -98,6 +98,36 @@ function checkBufferSource(buffer: ArrayBufferLike, where: string): void {
 
 /** How binary messages are delivered. `nodebuffer` (server only) is a zero-copy `Buffer`. */
 export type BinaryType = "blob" | "arraybuffer" | "nodebuffer";
+
+/**
+ * How a server socket delivers text messages: decoded to a `string` (the default), or as their
+ * UTF-8 bytes, already validated, in a zero-copy `Buffer` (`nodebuffer`).
+ */
+export type TextType = "string" | "nodebuffer";
+
+/**
+ * Converts `sendText()`'s argument: a string is encoded as `send()` encodes it; the bytes of an
+ * ArrayBuffer or a view are checked as UTF-8 and **not** copied (the send queue copies what the
+ * caller may change, SPEC.md C10).
+ * @throws {TypeError} ERR_WS_INVALID_UTF8 for bytes that are not valid UTF-8, and as
+ *   {@link toOutgoing} for a Symbol or shared or resizable memory; for a Blob or anything else
+ */
+export function toTextBytes(data: unknown, where: string): Outgoing {
+  if (typeof data === "string") return toText(data);
+  if (!(data instanceof ArrayBuffer || ArrayBuffer.isView(data))) {
+    if (typeof SharedArrayBuffer === "undefined" || !(data instanceof SharedArrayBuffer))
+      throw new TypeError(`Failed to execute ${where}: give a string, an ArrayBuffer or a view.`);
+  }
+  const outgoing = toOutgoing(data, where);
+  const bytes = outgoing.bytes!;
+  if (!isUtf8(bytes)) {
+    throw Object.assign(
+      new TypeError(`Failed to execute ${where}: the bytes are not valid UTF-8.`),
+      { code: "ERR_WS_INVALID_UTF8" },
+    );
+  }
+  return { kind: "text", bytes, size: outgoing.size };
+}
 
 /** `ignoreBOM` keeps a leading BOM in the string (SPEC.md K11), as `Buffer#toString` does. */
 const utf8Decoder = new TextDecoder("utf-8", { ignoreBOM: true });

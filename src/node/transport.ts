@@ -133,14 +133,15 @@ export class Transport {
   }
 
   /**
-   * Sends one message. `onWritten(written)` runs once its bytes are handed to the operating
-   * system (`true`) or the connection ended before that (`false`).
+   * Sends one message. `onWritten(written, size)` runs once its bytes are handed to the
+   * operating system (`true`) or the connection ended before that (`false`); `size` is passed
+   * back as given, so that one callback can serve every message of a connection.
    * @returns false when nothing was sent because the closing handshake started on this side;
    *   `onWritten` is then never called
    */
-  send(kind: MessageKind, payload: Uint8Array, onWritten?: (written: boolean) => void): boolean {
+  send(kind: MessageKind, payload: Uint8Array, onWritten?: OnWritten, size = 0): boolean {
     if (!this.#engine.send(kind, payload)) return false;
-    if (onWritten !== undefined) this.#whenWritten(onWritten);
+    if (onWritten !== undefined) this.#whenWritten(onWritten, size);
     this.#flush();
     return true;
   }
@@ -150,17 +151,21 @@ export class Transport {
     opcode: 0 | 1 | 2,
     payload: Uint8Array,
     fin: boolean,
-    onWritten?: (written: boolean) => void,
+    onWritten?: OnWritten,
+    size = 0,
   ): boolean {
     if (!this.#engine.sendFrame(opcode, payload, fin)) return false;
-    if (onWritten !== undefined) this.#whenWritten(onWritten);
+    if (onWritten !== undefined) this.#whenWritten(onWritten, size);
     this.#flush();
     return true;
   }
 
-  /** Calls `onWritten` once the engine's last write so far has been carried out. */
-  #whenWritten(onWritten: (written: boolean) => void): void {
-    (this.#writeCallbacks ??= []).push({ at: this.#engine.writeCount, onWritten });
+  /**
+   * Calls `onWritten` once the engine's last write so far has been carried out. Kept as three
+   * entries of a flat list (no object per message).
+   */
+  #whenWritten(onWritten: OnWritten, size: number): void {
+    (this.#writeCallbacks ??= new CallbackList()).push(this.#engine.writeCount, onWritten, size);
   }
 
   #rareState(): RareState {
@@ -301,7 +306,14 @@ export class Transport {
    * Completion callbacks of sent messages, each waiting for its last write, oldest first
    * (created with the first: an idle connection has none).
    */
-  #writeCallbacks: { at: number; onWritten: (written: boolean) => void }[] | undefined;
+  #writeCallbacks: CallbackList | undefined;
+  /**
+   * Callbacks of the socket writes in flight that complete a message, oldest first: Node calls
+   * write callbacks in order, so one function per transport ({@link Transport.#afterWrite})
+   * serves them all instead of a closure per write.
+   */
+  #socketCallbacks: CallbackList | undefined;
+  #afterWrite: ((error?: Error | null) => void) | undefined;
 
   #carryOut(outputs: readonly Output[]): void {
     const socket = this.#socket;
@@ -311,13 +323,9 @@ export class Transport {
         case "write": {
           const count = ++this.#writesCarriedOut;
           const callbacks = this.#writeCallbacks;
-          const waiting = callbacks?.[0];
-          const onWritten =
-            waiting !== undefined && waiting.at === count
-              ? callbacks!.shift()!.onWritten
-              : undefined;
+          const completes = callbacks !== undefined && callbacks.firstAt() === count;
           if (socket.destroyed || !socket.writable) {
-            onWritten?.(false);
+            if (completes) callbacks.callFirst(false);
             break;
           }
           // Once this side has sent its Close (the usual last write), no message can follow it
@@ -328,9 +336,10 @@ export class Transport {
             socket.cork();
             process.nextTick(Transport.#uncorkAtTickEnd, this);
           }
-          if (onWritten !== undefined)
-            socket.write(output.data, (error) => onWritten(error == null));
-          else socket.write(output.data);
+          if (completes) {
+            callbacks.moveFirstTo((this.#socketCallbacks ??= new CallbackList()));
+            socket.write(output.data, (this.#afterWrite ??= (error) => this.#written(error)));
+          } else socket.write(output.data);
           // Bounded holding: a held cork flushes once it has a socket buffer's worth.
           if (
             (this.#flags & CORKED) !== 0 &&
@@ -369,6 +378,11 @@ export class Transport {
           break;
       }
     }
+  }
+
+  /** A socket write that completes a message is done (Node calls these in write order). */
+  #written(error: Error | null | undefined): void {
+    this.#socketCallbacks?.callFirst(error == null);
   }
 
   /**
@@ -415,6 +429,59 @@ export class Transport {
     if (rare.timer !== undefined) clearTimeout(rare.timer);
     rare.timer = undefined;
     rare.timerAt = undefined;
+  }
+}
+
+/** A message's completion callback: written or not, and the size given to `send()`. */
+export type OnWritten = (written: boolean, size: number) => void;
+
+/**
+ * A first-in first-out list of (mark, callback, size) triples, kept flat in one array with a
+ * moving head: no object per entry, and the array is reused once empty.
+ */
+class CallbackList {
+  #items: unknown[] = [];
+  #head = 0;
+
+  push(at: number, onWritten: OnWritten, size: number): void {
+    this.#items.push(at, onWritten, size);
+  }
+
+  /** The mark of the oldest entry, or -1 when empty. */
+  firstAt(): number {
+    return this.#head < this.#items.length ? (this.#items[this.#head] as number) : -1;
+  }
+
+  /** Removes the oldest entry and calls it. */
+  callFirst(written: boolean): void {
+    const items = this.#items;
+    const head = this.#head;
+    if (head >= items.length) return;
+    const onWritten = items[head + 1] as OnWritten;
+    const size = items[head + 2] as number;
+    this.#advance();
+    onWritten(written, size);
+  }
+
+  /** Moves the oldest entry to the end of `other`. */
+  moveFirstTo(other: CallbackList): void {
+    const items = this.#items;
+    const head = this.#head;
+    other.push(items[head] as number, items[head + 1] as OnWritten, items[head + 2] as number);
+    this.#advance();
+  }
+
+  #advance(): void {
+    const items = this.#items;
+    this.#head += 3;
+    if (this.#head >= items.length) {
+      items.length = 0;
+      this.#head = 0;
+    } else if (this.#head >= 3 * 1024) {
+      // A long run that never empties: drop the consumed entries now and then.
+      items.splice(0, this.#head);
+      this.#head = 0;
+    }
   }
 }
 

@@ -7,7 +7,7 @@ import type { IncomingMessage, Server as HttpServer } from "node:http";
 import type { Server as HttpsServer } from "node:https";
 import { ENGINE_DEFAULTS } from "../protocol/engine.js";
 import { MAX_CLOSE_REASON_BYTES, isWireCloseCode } from "../protocol/close-codes.js";
-import type { BinaryType } from "../facade/message-data.js";
+import type { BinaryType, TextType } from "../facade/message-data.js";
 import { createDeflateCodec } from "../node/deflate-codec.js";
 import {
   negotiateDeflate,
@@ -15,8 +15,12 @@ import {
 } from "../protocol/extensions/permessage-deflate.js";
 import type { DeflateCodec } from "../protocol/ports.js";
 
-/** What an `authenticate` hook may answer. */
-export type AuthenticationResult =
+/**
+ * What an `authenticate` hook may answer: `true` or `undefined` to accept, `false` to refuse
+ * (403), `{ status, headers?, body? }` to refuse with that answer, or `{ data }` to accept and
+ * give the connection its `socket.data` (typed by the server's `Data` parameter).
+ */
+export type AuthenticationResult<Data = unknown> =
   | boolean
   | undefined
   | {
@@ -24,6 +28,11 @@ export type AuthenticationResult =
       readonly status: number;
       readonly headers?: Readonly<Record<string, string>>;
       readonly body?: string;
+    }
+  | {
+      /** Accept, and set the connection's `data` to this. */
+      readonly data: Data;
+      readonly status?: undefined;
     };
 
 /** What the handshake hooks learn about a request. */
@@ -42,8 +51,11 @@ export interface HeartbeatOptions {
   readonly timeoutMs: number;
 }
 
-/** Options of `new WebSocketServer(options)`. */
-export interface WebSocketServerOptions {
+/**
+ * Options of `new WebSocketServer(options)`. `Data` is the type of each connection's
+ * `socket.data`, set by `authenticate` (or given to `handleUpgrade`).
+ */
+export interface WebSocketServerOptions<Data = unknown> {
   /** Standalone mode: listen on this port (0 for any free port). */
   readonly port?: number;
   /** Standalone mode: the address to listen on (default: all interfaces, as `http.Server`). */
@@ -81,11 +93,14 @@ export interface WebSocketServerOptions {
   /** Accept only these `Origin`s (403 otherwise), or decide with a function (SPEC.md P4). */
   readonly origins?:
     readonly string[] | ((origin: string | undefined, request: IncomingMessage) => boolean);
-  /** Decide, possibly asynchronously, whether to accept; refuse with any status (default: accept). */
+  /**
+   * Decide, possibly asynchronously, whether to accept; refuse with any status, or accept with
+   * `{ data }` to give the connection its `socket.data` (default: accept).
+   */
   readonly authenticate?: (
     request: IncomingMessage,
     info: UpgradeInfo,
-  ) => AuthenticationResult | Promise<AuthenticationResult>;
+  ) => AuthenticationResult<Data> | Promise<AuthenticationResult<Data>>;
   /**
    * Choose the subprotocol from the client's offer; return `undefined` to choose none. Default:
    * the client's first offer that is in `protocols`; none when `protocols` is not given (a server
@@ -104,6 +119,12 @@ export interface WebSocketServerOptions {
   readonly maxBufferedBytes?: number;
   /** The initial `binaryType` of each connection (default "arraybuffer"). */
   readonly binaryType?: BinaryType;
+  /**
+   * The initial `textType` of each connection: "string" (default) decodes text messages;
+   * "nodebuffer" delivers their validated UTF-8 bytes undecoded (relays, brokers: send them on
+   * with `sendText()`).
+   */
+  readonly textType?: TextType;
   /**
    * permessage-deflate (RFC 7692): `true` (the default) accepts it with the settings below,
    * `false` declines every offer.
@@ -146,6 +167,7 @@ export const SERVER_DEFAULTS = {
   heartbeat: { intervalMs: 30_000, timeoutMs: 10_000 },
   maxBufferedBytes: 4 * 1024 * 1024,
   binaryType: "arraybuffer",
+  textType: "string",
   shutdownCode: 1001,
   shutdownTimeoutMs: 5_000,
 } as const;
@@ -171,6 +193,7 @@ export interface ResolvedServerOptions {
   readonly heartbeat: HeartbeatOptions | false;
   readonly maxBufferedBytes: number;
   readonly binaryType: BinaryType;
+  readonly textType: TextType;
   /** `undefined` when permessage-deflate is off. */
   readonly perMessageDeflate: ResolvedDeflateSettings | undefined;
 }
@@ -237,6 +260,10 @@ export function resolveServerOptions(options: WebSocketServerOptions): ResolvedS
       `binaryType must be "arraybuffer", "blob" or "nodebuffer", got ${String(binaryType)}`,
     );
   }
+  const textType = options.textType ?? SERVER_DEFAULTS.textType;
+  if (textType !== "string" && textType !== "nodebuffer") {
+    throw invalid(`textType must be "string" or "nodebuffer", got ${String(textType)}`);
+  }
   const supported = options.protocols;
   const handleProtocols =
     options.handleProtocols ??
@@ -301,6 +328,7 @@ export function resolveServerOptions(options: WebSocketServerOptions): ResolvedS
       SERVER_DEFAULTS.maxBufferedBytes,
     ),
     binaryType,
+    textType,
     perMessageDeflate: resolveDeflate(options.perMessageDeflate),
   };
 }

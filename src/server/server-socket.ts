@@ -7,7 +7,6 @@
  * @module
  */
 import { MAX_CLOSE_REASON_BYTES, isWireCloseCode } from "../protocol/close-codes.js";
-import { SEND_COPIES_UP_TO_BYTES } from "../protocol/engine.js";
 import type { CloseInitiator, CloseOutcome } from "../protocol/close-state.js";
 import type { AbnormalCause, ProtocolError } from "../protocol/errors.js";
 import type { Transport, TransportHandlers } from "../node/transport.js";
@@ -21,26 +20,15 @@ import {
   decodeText,
   toBinaryData,
   toOutgoing,
+  toTextBytes,
   type BinaryType,
-  type Outgoing,
+  type TextType,
 } from "../facade/message-data.js";
+import { SendQueue, type SendPolicy } from "../facade/send-queue.js";
 import { toDOMString, toUSVString } from "../facade/webidl-strings.js";
-import { ServerCloseEvent } from "./server-events.js";
+import { ServerCloseEvent, ServerMessageEvent, type ServerCloseInfo } from "./server-events.js";
 
-/** How a server connection ended: the value of {@link ServerWebSocket.closed}. */
-export interface ServerCloseInfo {
-  /** The client's close code (1005 when its Close had none), or 1006 when none arrived. */
-  readonly code: number;
-  readonly reason: string;
-  /** True only when both Close frames were exchanged before TCP ended. */
-  readonly wasClean: boolean;
-  /** Who started the close. */
-  readonly initiator: CloseInitiator;
-  /** Why the close was abnormal: a stable `code` (`ERR_WS_*`) and a message. */
-  readonly cause?: { readonly code: string; readonly message: string; readonly error?: unknown };
-  /** The code this server sent in its Close frame, if any. */
-  readonly sentCode?: number;
-}
+export type { ServerCloseInfo } from "./server-events.js";
 
 /**
  * The events of a {@link ServerWebSocket} and their types, for typed `addEventListener`.
@@ -57,8 +45,7 @@ export interface ServerWebSocketEventMap {
   error: Event;
 }
 
-/** A `MessageEvent` whose `data` has a known type (Node's global `MessageEvent` is not generic). */
-export type ServerMessageEvent<T> = MessageEvent & { readonly data: T };
+export { ServerMessageEvent } from "./server-events.js";
 
 type AnyListener = Parameters<EventTarget["addEventListener"]>[1] | null;
 type AddOptions = Parameters<EventTarget["addEventListener"]>[2];
@@ -88,15 +75,20 @@ export interface ServerSocketInit {
   readonly remotePort: number | undefined;
   readonly remoteFamily: string | undefined;
   readonly binaryType: BinaryType;
+  /** How text messages are delivered (default "string"). */
+  readonly textType?: TextType;
   /** The server's open connections: the socket leaves it once closed. */
   readonly clients: Set<ServerWebSocket>;
+  /** The initial {@link ServerWebSocket.data}. */
+  readonly data: unknown;
 }
 
 /**
  * One accepted WebSocket connection. Created by `WebSocketServer`; listen for `message`,
- * `close`, `ping`, `pong` and `drain`.
+ * `close`, `ping`, `pong` and `drain`. `Data` is the type of {@link ServerWebSocket.data}, the
+ * server's `Data` parameter (`new WebSocketServer<{ userId: string }>(…)`).
  */
-export class ServerWebSocket extends EventTarget implements TransportHandlers {
+export class ServerWebSocket<Data = unknown> extends EventTarget implements TransportHandlers {
   static readonly CONNECTING = CONNECTING;
   static readonly OPEN = OPEN;
   static readonly CLOSING = CLOSING;
@@ -123,11 +115,10 @@ export class ServerWebSocket extends EventTarget implements TransportHandlers {
   #transport: Transport | undefined;
   readonly #clients: Set<ServerWebSocket>;
   #readyState: number = OPEN;
-  #bufferedAmount = 0;
   #binaryType: BinaryType;
-  /** Messages waiting behind a Blob (created when one is needed: most connections never do). */
-  #queue: Outgoing[] | undefined;
-  #pendingClose: { code: number | undefined; reason: Uint8Array } | undefined;
+  #textType: TextType;
+  /** The send queue, created by the first `send()`: an idle connection has none. */
+  #sender: SendQueue | undefined;
   /** What most connections never use until they close: created on first need. */
   #more: SocketExtras | undefined;
 
@@ -169,6 +160,13 @@ export class ServerWebSocket extends EventTarget implements TransportHandlers {
     ]);
   }
 
+  /**
+   * The application's data for this connection: what `authenticate` answered as `{ data }` (or
+   * what was given to `handleUpgrade`), `undefined` otherwise. Free for the application to
+   * replace; sockwise never reads it.
+   */
+  data: Data;
+
   /** @internal Use `WebSocketServer`; sockets cannot be constructed directly. */
   constructor(key: symbol, init: ServerSocketInit) {
     if (key !== constructionKey)
@@ -182,7 +180,9 @@ export class ServerWebSocket extends EventTarget implements TransportHandlers {
     this.#remotePort = init.remotePort;
     this.#remoteFamily = init.remoteFamily;
     this.#binaryType = init.binaryType;
+    this.#textType = init.textType ?? "string";
     this.#clients = init.clients;
+    this.data = init.data as Data;
   }
 
   /** Resolves, never rejects, once the connection is over. */
@@ -208,6 +208,7 @@ export class ServerWebSocket extends EventTarget implements TransportHandlers {
   /** @internal Connects the socket to its transport (before the head bytes are fed). */
   attach(transport: Transport): void {
     this.#transport = transport;
+    this.#sender?.attach(transport);
   }
 
   /**
@@ -247,7 +248,7 @@ export class ServerWebSocket extends EventTarget implements TransportHandlers {
 
   /** Payload bytes passed to `send()` and not yet handed to the operating system. */
   get bufferedAmount(): number {
-    return this.#bufferedAmount;
+    return this.#sender?.bufferedAmount ?? 0;
   }
 
   /** The subprotocol the server selected ("" when none). */
@@ -268,6 +269,21 @@ export class ServerWebSocket extends EventTarget implements TransportHandlers {
   set binaryType(value: string) {
     const text = toDOMString(value);
     if (text === "blob" || text === "arraybuffer" || text === "nodebuffer") this.#binaryType = text;
+  }
+
+  /**
+   * How text messages are delivered: "string" (the default, decoded), or "nodebuffer": the
+   * message's bytes as a zero-copy `Buffer`, already validated as UTF-8 (RFC 6455 §8.1) and
+   * never decoded, for relays, brokers and fan-outs that pass text on untouched (send it on
+   * with {@link ServerWebSocket.sendText}). `event.isBinary` tells text from binary.
+   */
+  get textType(): TextType {
+    return this.#textType;
+  }
+
+  set textType(value: string) {
+    const text = toDOMString(value);
+    if (text === "string" || text === "nodebuffer") this.#textType = text;
   }
 
   /** The client's IP address. */
@@ -294,44 +310,34 @@ export class ServerWebSocket extends EventTarget implements TransportHandlers {
   send(data: string | ArrayBufferLike | ArrayBufferView | Blob): void {
     if (arguments.length === 0) throw new TypeError("send() requires 1 argument");
     const outgoing = toOutgoing(data);
-    this.#bufferedAmount += outgoing.size;
-    if (this.#readyState !== OPEN || this.#pendingClose !== undefined) return;
-    if (this.#queue === undefined && outgoing.bytes !== undefined) {
-      // The server does not mask, so the engine writes the payload as given: copy it, the caller
-      // may reuse its buffer (SPEC.md C10). Text was freshly encoded and needs no copy.
-      // Small payloads are copied by the engine itself (SEND_COPIES_UP_TO_BYTES); avoid a second copy.
-      const bytes =
-        outgoing.kind === "binary" && outgoing.bytes.length > SEND_COPIES_UP_TO_BYTES
-          ? outgoing.bytes.slice()
-          : outgoing.bytes;
-      this.#transmit(outgoing.kind, bytes, outgoing.size);
-      return;
-    }
-    if (outgoing.bytes !== undefined && outgoing.kind === "binary")
-      outgoing.bytes = outgoing.bytes.slice();
-    (this.#queue ??= []).push(outgoing);
-    if (outgoing.bytes === undefined) {
-      (data as Blob).arrayBuffer().then(
-        (buffer) => {
-          outgoing.bytes = new Uint8Array(buffer);
-          this.#drainQueue();
-        },
-        () => {
-          outgoing.bytes = new Uint8Array(0);
-          this.#drainQueue();
-        },
-      );
-    }
+    const sender = this.#sendQueue();
+    if (this.#readyState !== OPEN) sender.count(outgoing.size);
+    else sender.send(outgoing, outgoing.bytes === undefined ? (data as Blob) : undefined);
+  }
+
+  /**
+   * Sends a text message whose UTF-8 bytes the caller already has (a message received with
+   * `textType = "nodebuffer"`, bytes from a broker): no decoding and re-encoding. The bytes are
+   * checked as UTF-8 (a peer must fail a connection on invalid text, RFC 6455 §8.1) and copied
+   * as `send()` copies binary data; a string is sent as `send(string)` would.
+   * @throws {TypeError} ERR_WS_INVALID_UTF8 when the bytes are not valid UTF-8; a TypeError as
+   *   `send()` for anything else than a string, an ArrayBuffer or a view
+   */
+  sendText(data: string | ArrayBufferLike | ArrayBufferView): void {
+    if (arguments.length === 0) throw new TypeError("sendText() requires 1 argument");
+    const outgoing = toTextBytes(data, "'sendText'");
+    const sender = this.#sendQueue();
+    if (this.#readyState !== OPEN) sender.count(outgoing.size);
+    else sender.send(outgoing, undefined, typeof data !== "string");
   }
 
   /**
    * @internal Sends bytes that several connections share (a broadcast): they must never change.
    */
   sendShared(kind: "text" | "binary", bytes: Uint8Array, size: number): void {
-    this.#bufferedAmount += size;
-    if (this.#readyState !== OPEN || this.#pendingClose !== undefined) return;
-    if (this.#queue === undefined) this.#transmit(kind, bytes, size);
-    else this.#queue.push({ kind, bytes, size });
+    const sender = this.#sendQueue();
+    if (this.#readyState !== OPEN) sender.count(size);
+    else sender.sendOwned(kind, bytes, size);
   }
 
   /**
@@ -373,11 +379,10 @@ export class ServerWebSocket extends EventTarget implements TransportHandlers {
     }
     if (this.#readyState !== OPEN) return;
     this.#readyState = CLOSING;
-    this.#pendingClose = {
-      code: code ?? (reasonBytes.length > 0 ? 1000 : undefined),
-      reason: reasonBytes,
-    };
-    this.#drainQueue();
+    const wireCode = code ?? (reasonBytes.length > 0 ? 1000 : undefined);
+    const sender = this.#sender;
+    if (sender === undefined) this.#transport?.close(wireCode, reasonBytes);
+    else sender.close(wireCode, reasonBytes);
   }
 
   /** Drops the TCP connection at once, without a closing handshake (reported as 1006). */
@@ -387,7 +392,7 @@ export class ServerWebSocket extends EventTarget implements TransportHandlers {
 
   /** Resolves once `bufferedAmount` is 0 (at once if it already is, or once closed). */
   drained(): Promise<void> {
-    if (this.#bufferedAmount === 0 || this.#readyState === CLOSED) return Promise.resolve();
+    if (this.bufferedAmount === 0 || this.#readyState === CLOSED) return Promise.resolve();
     const more = this.#extras();
     return new Promise((resolve) => (more.drainWaiters ??= []).push(resolve));
   }
@@ -417,25 +422,33 @@ export class ServerWebSocket extends EventTarget implements TransportHandlers {
   /** @internal */
   handleMessage(binary: boolean, data: Uint8Array): void {
     if (this.#readyState !== OPEN) return;
-    const payload = binary ? toBinaryData(data, this.#binaryType) : decodeText(data);
-    this.dispatchEvent(new MessageEvent("message", { data: payload }));
+    const payload = binary
+      ? toBinaryData(data, this.#binaryType)
+      : this.#textType === "string"
+        ? decodeText(data)
+        : toBinaryData(data, "nodebuffer");
+    this.dispatchEvent(new ServerMessageEvent("message", payload, binary));
   }
 
   /** @internal */
   handlePing(data: Uint8Array): void {
     this.dispatchEvent(
-      new MessageEvent("ping", {
-        data: Buffer.from(data.buffer, data.byteOffset, data.byteLength),
-      }),
+      new ServerMessageEvent(
+        "ping",
+        Buffer.from(data.buffer, data.byteOffset, data.byteLength),
+        true,
+      ),
     );
   }
 
   /** @internal */
   handlePong(data: Uint8Array): void {
     this.dispatchEvent(
-      new MessageEvent("pong", {
-        data: Buffer.from(data.buffer, data.byteOffset, data.byteLength),
-      }),
+      new ServerMessageEvent(
+        "pong",
+        Buffer.from(data.buffer, data.byteOffset, data.byteLength),
+        true,
+      ),
     );
   }
 
@@ -443,14 +456,14 @@ export class ServerWebSocket extends EventTarget implements TransportHandlers {
   handleClosing(initiator: CloseInitiator): void {
     if (initiator === "remote" && this.#readyState === OPEN) {
       this.#readyState = CLOSING;
-      this.#queue = undefined;
+      this.#sender?.stop();
     }
   }
 
   /** @internal */
   handleDrain(): void {
     // The socket is empty, but a message may still wait in the queue (behind a Blob).
-    if (this.#bufferedAmount === 0) this.#settleDrain();
+    if (this.bufferedAmount === 0) this.#settleDrain();
     if (this.#readyState === OPEN) this.dispatchEvent(new Event("drain"));
   }
 
@@ -468,8 +481,7 @@ export class ServerWebSocket extends EventTarget implements TransportHandlers {
       ...(outcome.sentCode === undefined ? {} : { sentCode: outcome.sentCode }),
     };
     more.closeInfo = info;
-    this.#queue = undefined;
-    this.#pendingClose = undefined;
+    this.#sender?.stop();
     more.resolveClosed?.(info);
     more.resolveClosed = undefined;
     setImmediate(() => {
@@ -481,29 +493,13 @@ export class ServerWebSocket extends EventTarget implements TransportHandlers {
     return info;
   }
 
-  #transmit(kind: "text" | "binary", bytes: Uint8Array, size: number): void {
-    this.#transport!.send(kind, bytes, (written) => {
-      if (!written) return;
-      this.#bufferedAmount -= size;
-      if (this.#bufferedAmount === 0) this.#settleDrain();
-    });
+  #sendQueue(): SendQueue {
+    return (this.#sender ??= new SendQueue(SERVER_SEND_POLICY, this, this.#transport));
   }
 
-  #drainQueue(): void {
-    if (this.#transport === undefined) return;
-    // Re-read the queue each time: a close while transmitting drops it.
-    for (let queue = this.#queue; queue !== undefined && queue.length > 0; queue = this.#queue) {
-      const head = queue[0]!;
-      if (head.bytes === undefined) return;
-      queue.shift();
-      this.#transmit(head.kind, head.bytes, head.size);
-    }
-    if (this.#queue?.length === 0) this.#queue = undefined;
-    const pending = this.#pendingClose;
-    if (pending !== undefined) {
-      this.#pendingClose = undefined;
-      this.#transport.close(pending.code, pending.reason);
-    }
+  /** Settles `drained()` (the send queue calls this when `bufferedAmount` reaches 0). */
+  static settleDrain(socket: ServerWebSocket): void {
+    socket.#settleDrain();
   }
 
   #extras(): SocketExtras {
@@ -529,6 +525,16 @@ for (const [name, value] of [
   Object.defineProperty(ServerWebSocket, name, descriptor);
   Object.defineProperty(ServerWebSocket.prototype, name, descriptor);
 }
+
+/**
+ * The server's send rule (SPEC.md P16): bytes leave `bufferedAmount` as soon as they are handed
+ * to the operating system; binary payloads are copied (frames are not masked, C10).
+ */
+const SERVER_SEND_POLICY: SendPolicy = {
+  fallsBetweenTasks: false,
+  copiesBorrowed: true,
+  onDrained: (owner) => ServerWebSocket.settleDrain(owner as ServerWebSocket),
+};
 
 /** The state of a {@link ServerWebSocket} that most connections do not need while open. */
 class SocketExtras {

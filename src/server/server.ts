@@ -48,9 +48,9 @@ export interface BroadcastResult {
   readonly skipped: number;
 }
 
-/** Events of a {@link WebSocketServer}. */
-export interface WebSocketServerEvents {
-  connection: [socket: ServerWebSocket, request: IncomingMessage];
+/** Events of a {@link WebSocketServer}; `Data` is the type of each connection's `data`. */
+export interface WebSocketServerEvents<Data = unknown> {
+  connection: [socket: ServerWebSocket<Data>, request: IncomingMessage];
   listening: [address: AddressInfo];
   /** Listening failed (e.g. the port is in use). Only emitted when someone listens for it. */
   error: [error: Error];
@@ -81,7 +81,7 @@ const TIMED_OUT = Symbol("timed out");
  * });
  * ```
  */
-export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
+export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServerEvents<Data>> {
   readonly #options: ResolvedServerOptions;
   /** Standalone mode's own listener. */
   readonly #listener: StandaloneListener | undefined;
@@ -104,7 +104,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   /**
    * @throws {TypeError} ERR_WS_INVALID_OPTION for missing or conflicting modes and bad values
    */
-  constructor(options: WebSocketServerOptions) {
+  constructor(options: WebSocketServerOptions<Data>) {
     super();
     this.#options = resolveServerOptions(options);
     this.#perIp = new HandshakesPerIp(this.#options.maxHandshakesPerIp);
@@ -134,7 +134,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
             return false;
           },
           upgrade: (request, socket, head) => {
-            void this.#handle(request, socket, head, true);
+            void this.#handle(request, socket, head, true, undefined);
           },
         },
       );
@@ -188,22 +188,28 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   }
 
   /** The open connections. */
-  get clients(): ReadonlySet<ServerWebSocket> {
-    return this.#clients;
+  get clients(): ReadonlySet<ServerWebSocket<Data>> {
+    return this.#clients as ReadonlySet<ServerWebSocket<Data>>;
   }
 
   /**
    * Runs the opening handshake on a request taken from an HTTP server's `'upgrade'` event (for
    * frameworks that own the server). Resolves with the socket, also emitted as `connection`, or
    * with `undefined` when the request was refused (the HTTP answer has been sent). Never rejects.
+   * `data` becomes the socket's {@link ServerWebSocket.data} (an `authenticate` hook that answers
+   * `{ data }` replaces it).
    */
   handleUpgrade(
     request: IncomingMessage,
     socket: Duplex,
     head: Buffer,
-  ): Promise<ServerWebSocket | undefined> {
+    data?: Data,
+  ): Promise<ServerWebSocket<Data> | undefined> {
     try {
-      return Promise.resolve(this.#handle(request, socket, head, false));
+      return Promise.resolve(
+        this.#handle(request, socket, head, false, data) as
+          ServerWebSocket<Data> | undefined | Promise<ServerWebSocket<Data> | undefined>,
+      );
     } catch (error) {
       return Promise.reject(error);
     }
@@ -330,7 +336,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
           if (wanted === undefined) chosen ??= candidate;
         }
         if (chosen !== undefined) {
-          void chosen.#handle(request, socket, head, false);
+          void chosen.#handle(request, socket, head, false, undefined);
           return;
         }
         // Nobody here wants it; answer 404 unless someone else listens for upgrades too.
@@ -365,8 +371,9 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     socket: Duplex,
     head: Buffer,
     checkPath: boolean,
+    data: unknown,
   ): ServerWebSocket | undefined | Promise<ServerWebSocket | undefined> {
-    const decision = this.#decide(request, socket, head, checkPath);
+    const decision = this.#decide(request, socket, head, checkPath, data);
     // Decided now (an `authenticate` hook keeps its count until it is done).
     if (!(decision instanceof Promise)) this.#perIp.leave(socket);
     return decision;
@@ -377,6 +384,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     socket: Duplex,
     head: Buffer,
     checkPath: boolean,
+    data: unknown,
   ): ServerWebSocket | undefined | Promise<ServerWebSocket | undefined> {
     // From here on no socket error may reach the process as an unhandled 'error'.
     socket.on("error", noop);
@@ -406,8 +414,15 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       return undefined;
     }
     if (options.authenticate !== undefined)
-      return this.#authenticateThenAccept(options.authenticate, request, socket, head, validation);
-    return this.#negotiateAndAccept(request, socket, head, validation);
+      return this.#authenticateThenAccept(
+        options.authenticate,
+        request,
+        socket,
+        head,
+        validation,
+        data,
+      );
+    return this.#negotiateAndAccept(request, socket, head, validation, data);
   }
 
   /** Asks the `authenticate` hook, within the handshake timeout, then accepts or refuses. */
@@ -417,6 +432,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     socket: Duplex,
     head: Buffer,
     validation: ValidUpgradeRequest,
+    data: unknown,
   ): Promise<ServerWebSocket | undefined> {
     // P9: counted from here in every mode (already from TCP accept in standalone mode).
     if (!this.#perIp.enter(socket)) {
@@ -452,14 +468,15 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
         rejectUpgrade(socket, 403);
         return undefined;
       }
-      if (decision !== null && typeof decision === "object") {
+      if (decision !== null && typeof decision === "object" && decision.status !== undefined) {
         rejectUpgrade(socket, decision.status, {
           ...(decision.headers === undefined ? {} : { headers: Object.entries(decision.headers) }),
           ...(decision.body === undefined ? {} : { body: decision.body }),
         });
         return undefined;
       }
-      return this.#negotiateAndAccept(request, socket, head, validation);
+      const accepted = decision !== null && typeof decision === "object" ? decision.data : data;
+      return this.#negotiateAndAccept(request, socket, head, validation, accepted);
     } finally {
       clearTimeout(timer);
       this.#handshakes.delete(socket);
@@ -473,6 +490,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     socket: Duplex,
     head: Buffer,
     validation: ValidUpgradeRequest,
+    data: unknown,
   ): ServerWebSocket | undefined {
     const options = this.#options;
     // The client may have left while `authenticate` ran (or before a framework called
@@ -509,7 +527,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       options.perMessageDeflate === undefined
         ? undefined
         : negotiateDeflate(validation.extensions, options.perMessageDeflate);
-    return this.#accept(request, socket, head, validation.key, protocol, agreement);
+    return this.#accept(request, socket, head, validation.key, protocol, agreement, data);
   }
 
   #accept(
@@ -519,6 +537,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     key: string,
     protocol: string | undefined,
     agreement: DeflateAgreement | undefined,
+    data: unknown,
   ): ServerWebSocket {
     const options = this.#options;
     const deflateSettings = options.perMessageDeflate;
@@ -544,7 +563,9 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       remotePort: net.remotePort,
       remoteFamily: net.remoteFamily,
       binaryType: options.binaryType,
+      textType: options.textType,
       clients: this.#clients,
+      data,
     });
     // The handshake is decided: stop counting it (P9) before the transport and the application
     // add their own 'close' listeners, so that the socket's listener array stays small.
@@ -568,7 +589,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     if (this.#heartbeatTimer !== undefined)
       this.#heartbeat.set(client, { seen: 0, idleSince: performance.now(), pingedAt: undefined });
     try {
-      this.emit("connection", client, request);
+      this.emit("connection", client as ServerWebSocket<Data>, request);
     } catch (error) {
       // A listener's bug: surface it as an uncaught exception, as any event listener's would,
       // without leaving this connection half started or rejecting handleUpgrade().

@@ -8,8 +8,6 @@
 import type { CloseInitiator, CloseOutcome } from "../protocol/close-state.js";
 import type { AbnormalCause, ProtocolError } from "../protocol/errors.js";
 import type { DialFailure } from "../node/dial.js";
-import type { WebSocketStream } from "./stream/websocket-stream.js";
-import type { WebSocket } from "./websocket.js";
 
 /** Why and how a WebSocket closed, beyond what the standard `CloseEvent` may say. */
 export interface CloseDetails {
@@ -34,16 +32,14 @@ export interface CloseDetails {
 const details = new WeakMap<object, CloseDetails>();
 
 /**
- * Returns how `socket` closed, including why it failed (refused handshake status, socket or TLS
- * error, protocol error code). Non-standard: the standard events and errors deliberately hide
- * causes (SPEC.md E20), so sockwise keeps them here. `undefined` until the connection is closed
- * (the `close` event has fired, or the `closed` promise has settled).
+ * The recorded details of `socket` (a `WebSocket` or a `WebSocketStream`), if it has closed.
+ * The public, typed entry point is `closeDetails()` in websocket.ts.
  */
-export function closeDetails(socket: WebSocket | WebSocketStream): CloseDetails | undefined {
+export function readCloseDetails(socket: object): CloseDetails | undefined {
   return details.get(socket);
 }
 
-/** Records how `socket` closed, for {@link closeDetails}. */
+/** Records how `socket` closed, for {@link readCloseDetails}. */
 export function recordCloseDetails(socket: object, record: CloseDetails): void {
   details.set(socket, record);
 }

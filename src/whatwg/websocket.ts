@@ -20,11 +20,14 @@ import {
 import {
   detailsFromFailure,
   detailsFromOutcome,
+  readCloseDetails,
   recordCloseDetails,
   type CloseDetails,
 } from "./close-details.js";
+import type { WebSocketStream } from "./stream/websocket-stream.js";
 import { EventHandlerAttribute, releaseUnusedEventTargetState } from "../facade/event-handlers.js";
-import { decodeText, toArrayBuffer, toOutgoing, type Outgoing } from "../facade/message-data.js";
+import { decodeText, toArrayBuffer, toOutgoing } from "../facade/message-data.js";
+import { SendQueue, type SendPolicy } from "../facade/send-queue.js";
 import { CloseEvent, MessageEvent, defineToStringTag } from "./events.js";
 import { getUrlRecord } from "./url.js";
 import { validateCloseCodeAndReason } from "./validate-close.js";
@@ -37,7 +40,17 @@ import {
   toUSVString,
 } from "./webidl.js";
 
-export { closeDetails, type CloseDetails } from "./close-details.js";
+export type { CloseDetails } from "./close-details.js";
+
+/**
+ * Returns how `socket` closed, including why it failed (refused handshake status, socket or TLS
+ * error, protocol error code). Non-standard: the standard events and errors deliberately hide
+ * causes (SPEC.md E20), so sockwise keeps them here. `undefined` until the connection is closed
+ * (the `close` event has fired, or the `closed` promise has settled).
+ */
+export function closeDetails(socket: WebSocket | WebSocketStream): CloseDetails | undefined {
+  return readCloseDetails(socket);
+}
 
 /**
  * Node-only settings, given as the second constructor argument instead of `protocols`. The
@@ -128,7 +141,8 @@ export class WebSocket extends EventTarget {
 
   readonly #url: URL;
   #readyState: number = CONNECTING;
-  #bufferedAmount = 0;
+  /** The send queue, with the WHATWG bufferedAmount rule (SPEC.md B6–B8, C6, C8). */
+  readonly #sender = new SendQueue(WHATWG_SEND_POLICY, this);
   #protocol = "";
   #extensions = "";
   #binaryType: "blob" | "arraybuffer" = "blob";
@@ -136,15 +150,6 @@ export class WebSocket extends EventTarget {
   #transport: Transport | undefined;
   /** Set when the connection was failed (so the close task fires `error` first). */
   #failed = false;
-  #queue: Outgoing[] = [];
-  #pendingClose: { code: number | undefined; reason: Uint8Array } | undefined;
-  /** Bytes written since the last drain task, subtracted from bufferedAmount by that task. */
-  #written = 0;
-  /**
-   * Set when a message given to send() while OPEN never reached the network (the peer's Close
-   * came first): the close is then not clean (SPEC.md L25).
-   */
-  #hasUnsentData = false;
   /** Message tasks queued and not yet run. */
   #queuedMessages = 0;
   /** Pings sent by {@link ping} and not answered yet, oldest first. */
@@ -231,7 +236,7 @@ export class WebSocket extends EventTarget {
    * everything sent after the closing handshake started (it never drops back, SPEC.md B8).
    */
   get bufferedAmount(): number {
-    return this.#bufferedAmount;
+    return this.#sender.bufferedAmount;
   }
 
   /** The `Sec-WebSocket-Extensions` value the server accepted, exactly as received. */
@@ -276,32 +281,8 @@ export class WebSocket extends EventTarget {
       );
     }
     // Step 3: the size counts even when nothing is sent (SPEC.md B8, C6).
-    this.#bufferedAmount += outgoing.size;
-    if (this.#readyState !== OPEN || this.#pendingClose !== undefined) return;
-    const transport = this.#transport!;
-    if (this.#queue.length === 0 && outgoing.bytes !== undefined) {
-      this.#transmit(transport, outgoing.kind, outgoing.bytes, outgoing.size);
-      return;
-    }
-    if (outgoing.kind === "binary" && outgoing.bytes !== undefined) {
-      // Queued behind a Blob: keep a private copy of the caller's ArrayBuffer or view, which it
-      // may change before the Blob is read (SPEC.md C10). Text bytes are already our own.
-      outgoing.bytes = outgoing.bytes.slice();
-    }
-    this.#queue.push(outgoing);
-    if (outgoing.bytes === undefined) {
-      (data as Blob).arrayBuffer().then(
-        (buffer) => {
-          outgoing.bytes = new Uint8Array(buffer);
-          this.#drainQueue();
-        },
-        () => {
-          // A Blob that cannot be read cannot be sent: treat as an empty message to keep order.
-          outgoing.bytes = new Uint8Array(0);
-          this.#drainQueue();
-        },
-      );
-    }
+    if (this.#readyState !== OPEN) this.#sender.count(outgoing.size);
+    else this.#sender.send(outgoing, outgoing.bytes === undefined ? (data as Blob) : undefined);
   }
 
   /**
@@ -333,8 +314,7 @@ export class WebSocket extends EventTarget {
     this.#readyState = CLOSING;
     // D16 (★): a reason without a code is sent as 1000 + reason; an empty one as no body.
     const wireCode = code ?? (reasonBytes.length > 0 ? 1000 : undefined);
-    this.#pendingClose = { code: wireCode, reason: reasonBytes };
-    this.#drainQueue();
+    this.#sender.close(wireCode, reasonBytes);
   }
 
   // ---- event handler IDL attributes (HTML "event handlers"; SPEC.md B12, E16), shared with
@@ -386,60 +366,11 @@ export class WebSocket extends EventTarget {
     set: (target, value) => (target.#onclose = value),
   });
 
-  // ---- sending ------------------------------------------------------------------------------
-
-  /**
-   * Hands one message to the transport. If the closing handshake already started underneath
-   * (the peer's Close arrived), nothing is sent and the size stays counted, as for a send()
-   * after close (SPEC.md B8); likewise for bytes the network never took. Either way the close
-   * will not be clean (SPEC.md L25).
-   */
-  #transmit(transport: Transport, kind: "text" | "binary", bytes: Uint8Array, size: number): void {
-    const isSent = transport.send(kind, bytes, (written) => {
-      if (written) this.#onWritten(size);
-      else this.#hasUnsentData = true;
-    });
-    // Refused outright (the engine already sent its Close): the callback never runs.
-    if (!isSent) this.#hasUnsentData = true;
-  }
-
-  /**
-   * SPEC.md B7: bufferedAmount only falls between tasks (the standard takes a snapshot when the
-   * event loop starts a task), never inside the task that called send(), even across microtasks
-   * and `process.nextTick`, where Node reports finished writes. So a drain task applies them.
-   */
-  #onWritten(size: number): void {
-    if (this.#written === 0) {
-      setImmediate(() => {
-        this.#bufferedAmount -= this.#written;
-        this.#written = 0;
-      });
-    }
-    this.#written += size;
-  }
-
-  /** Sends queued messages in order while their bytes are ready, then a pending Close. */
-  #drainQueue(): void {
-    const transport = this.#transport;
-    if (transport === undefined) return;
-    while (this.#queue.length > 0) {
-      const head = this.#queue[0]!;
-      if (head.bytes === undefined) return; // a Blob is still being read
-      this.#queue.shift();
-      this.#transmit(transport, head.kind, head.bytes, head.size);
-    }
-    const pending = this.#pendingClose;
-    if (pending !== undefined) {
-      this.#pendingClose = undefined;
-      // SPEC.md D17: if the peer's Close already arrived, the engine's reply covers it.
-      transport.close(pending.code, pending.reason);
-    }
-  }
-
   // ---- feedback from the protocol (each event from a queued task, SPEC.md E1) --------------
 
   #onOpen(transport: Transport, info: OpenInfo): void {
     this.#transport = transport;
+    this.#sender.attach(transport);
     this.#dialing = undefined;
     if (this.#failed) {
       // close() was called while the handshake was completing: drop the connection (E15).
@@ -500,7 +431,7 @@ export class WebSocket extends EventTarget {
     const fireError = this.#failed || (!outcome.wasClean && cause?.code !== "ERR_WS_CLOSE_TIMEOUT");
     // SPEC.md L25 (★): messages given to send() while OPEN that never went out (the peer's
     // Close came first) make the close unclean, though the peer's code and reason still show.
-    const hasUnsentData = this.#hasUnsentData || this.#queue.length > 0;
+    const hasUnsentData = this.#sender.hasUnsentData;
     const record = detailsFromOutcome(outcome, hasUnsentData);
     this.#queueCloseTask(fireError, outcome.code, outcome.reason, record.wasClean, record);
   }
@@ -522,7 +453,7 @@ export class WebSocket extends EventTarget {
     setImmediate(() => {
       this.#readyState = CLOSED;
       this.#transport = undefined;
-      this.#queue = [];
+      this.#sender.stop();
       for (const pending of this.#pings.splice(0)) pending.resolve(undefined);
       recordCloseDetails(this, record);
       if (fireError) this.#fire(new Event("error"));
@@ -616,6 +547,12 @@ for (const name of [
 ]) {
   Object.defineProperty(WebSocket.prototype, name, { enumerable: true });
 }
+
+/**
+ * The standard's bufferedAmount rule (SPEC.md B7): written bytes leave it from a task of their
+ * own. The client masks every frame into a copy, so the caller's bytes are never kept.
+ */
+const WHATWG_SEND_POLICY: SendPolicy = { fallsBetweenTasks: true, copiesBorrowed: false };
 
 function toProtocolList(value: unknown): string[] {
   if (value === undefined) return [];

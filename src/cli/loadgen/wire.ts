@@ -9,6 +9,8 @@
  */
 import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
+import { join } from "node:path";
+import { moduleDirectory } from "../module-directory.js";
 import { isUtf8 } from "node:buffer";
 
 /** What a benchmark message is. */
@@ -84,7 +86,8 @@ interface BufferUtil {
   mask(source: Buffer, mask: Buffer, output: Buffer, offset: number, length: number): void;
 }
 
-const requireHere = createRequire(import.meta.url);
+// Resolved from the package's own directory (import.meta is not available in the CommonJS build).
+const requireHere = createRequire(join(moduleDirectory(), "loadgen.js"));
 
 function loadBufferUtil(): { util: BufferUtil | undefined; native: boolean } {
   try {

@@ -7,7 +7,7 @@
  * @see RFC 6455 §4.1 (client requirements) and §4.2 (server requirements)
  * @module
  */
-import type { HttpHeader } from "./http-head.js";
+import type { HttpHeader } from "./http-header.js";
 
 /**
  * Every stable handshake error code, mapped to the HTTP status a server answers with when it

@@ -7,7 +7,7 @@
  * @see RFC 7230 §3.2.6 (token, quoted-string) and §7 (the `#rule` list extension)
  * @module
  */
-import type { HttpHeader } from "./http-head.js";
+import type { HttpHeader } from "./http-header.js";
 import { HandshakeError, quoteForMessage } from "./handshake-error.js";
 
 /**

@@ -26,13 +26,9 @@ import {
   type HandshakeErrorCode,
 } from "./handshake-error.js";
 import { isToken } from "./header-grammar.js";
+import type { HttpHeader } from "./http-header.js";
 
-/**
- * A header field as `[name, value]`: the name as received or given, the value without OWS.
- *
- * @see RFC 7230 §3.2
- */
-export type HttpHeader = [name: string, value: string];
+export type { HttpHeader } from "./http-header.js";
 
 /**
  * Size limits for one HTTP head; all are positive integers counted in bytes or fields.
