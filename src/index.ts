@@ -5,13 +5,26 @@
  */
 export {
   WebSocket,
-  closeDetails,
   ping,
   type WebSocketOptions,
   type CloseDetails,
   type PongInfo,
 } from "./whatwg/websocket.js";
+export { closeDetails } from "./whatwg/close-details-api.js";
 export type { ClientOptions } from "./whatwg/client-options.js";
+export { setGlobalOrigin, getGlobalOrigin } from "./whatwg/global-origin.js";
+export {
+  ReconnectingWebSocket,
+  ReconnectEvent,
+  type ReconnectingWebSocketOptions,
+  type PerAttempt,
+} from "./whatwg/reconnecting-websocket.js";
+export {
+  NO_RECONNECT_CODES,
+  backoffDelayMs,
+  type ReconnectContext,
+  type BackoffBounds,
+} from "./whatwg/reconnect-policy.js";
 export { CloseEvent, MessageEvent, type CloseEventInit } from "./whatwg/events.js";
 export {
   WebSocketStream,

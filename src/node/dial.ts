@@ -26,6 +26,7 @@ import {
 } from "../protocol/extensions/permessage-deflate.js";
 import type { DeflateCodec } from "../protocol/ports.js";
 import { nodePorts } from "./node-ports.js";
+import { openTunnel, type ProxyConfig, type ProxyFailureCode, type Tunnelling } from "./proxy.js";
 import { Transport, type TransportHandlers } from "./transport.js";
 
 /** TLS settings for `wss:` (passed to `tls.connect`). */
@@ -58,6 +59,11 @@ export interface DialOptions {
    * `handshakeTimeoutMs`). Off by default.
    */
   readonly serializeConnecting?: boolean;
+  /**
+   * Reach the server through this proxy (SPEC.md F4, S1–S5): an HTTP CONNECT or SOCKS5 tunnel,
+   * inside which TLS (for `wss:`) and the handshake run as they would over TCP.
+   */
+  readonly proxy?: ProxyConfig;
   /** Settings of the engine once open. */
   readonly engine?: Omit<EngineOptions, "role" | "ports" | "deflate">;
   /**
@@ -81,6 +87,7 @@ export type DialFailureCode =
   | "ERR_WS_TLS_FAILED"
   | "ERR_WS_HANDSHAKE_TIMEOUT"
   | "ERR_WS_ABORTED"
+  | ProxyFailureCode
   | HandshakeError["code"];
 
 /** Why a connection attempt failed. */
@@ -129,11 +136,13 @@ export function dial(options: DialOptions, handlers: DialHandlers): Dialing {
   let socketError: unknown;
   // Assigned below (when there is a timeout), but read by `fail`, which may run before that.
   let timer: NodeJS.Timeout | undefined;
+  let tunnelling: Tunnelling | undefined;
 
   const fail = (failure: DialFailure): void => {
     if (settled) return;
     settled = true;
     if (timer !== undefined) clearTimeout(timer);
+    tunnelling?.abort();
     socket?.destroy();
     leaveLine?.();
     handlers.failed(failure);
@@ -244,18 +253,77 @@ export function dial(options: DialOptions, handlers: DialHandlers): Dialing {
   // SPEC.md F3: with `serializeConnecting`, resolve the host first, then wait for the other
   // attempts to the same (IP address, port) to finish their handshakes before connecting.
   let leaveLine: (() => void) | undefined;
+  const listen = (s: Socket): void => {
+    s.on("data", onData);
+    s.on("error", onError);
+    s.on("end", onEnd);
+    s.on("close", onClose);
+  };
   const connectNow = (address?: { address: string; family: number }): void => {
     if (settled) return;
+    if (options.proxy !== undefined) {
+      connectThroughProxy(options.proxy);
+      return;
+    }
     try {
       socket = openSocket(address);
     } catch (error) {
       fail({ code: "ERR_WS_CONNECT_FAILED", message: String(error), error });
       return;
     }
-    socket.on("data", onData);
-    socket.on("error", onError);
-    socket.on("end", onEnd);
-    socket.on("close", onClose);
+    listen(socket);
+  };
+  // SPEC.md S1–S4: the tunnel replaces the TCP connection; TLS and the handshake run inside it.
+  const connectThroughProxy = (proxy: ProxyConfig): void => {
+    const tls = options.tls ?? {};
+    tunnelling = openTunnel(
+      proxy,
+      { host, port },
+      {
+        ...(tls.ca === undefined ? {} : { ca: tls.ca }),
+        ...(tls.rejectUnauthorized === undefined
+          ? {}
+          : { rejectUnauthorized: tls.rejectUnauthorized }),
+      },
+      (result) => {
+        tunnelling = undefined;
+        if ("failure" in result) {
+          fail(result.failure);
+          return;
+        }
+        if (settled) {
+          result.socket.destroy();
+          return;
+        }
+        if (secure) {
+          try {
+            socket = tlsConnect({ socket: result.socket, ...targetTlsOptions() }, onConnected);
+          } catch (error) {
+            result.socket.destroy();
+            fail({ code: "ERR_WS_TLS_FAILED", message: String(error), error });
+            return;
+          }
+          listen(socket);
+          return;
+        }
+        socket = result.socket;
+        listen(socket);
+        onConnected();
+      },
+    );
+  };
+  /** TLS to the target: SNI, trust, client certificate (SPEC.md F5, P12). */
+  const targetTlsOptions = (): ConnectionOptions => {
+    const tls = options.tls ?? {};
+    const servername = tls.servername ?? (isIP(host) === 0 ? host : undefined);
+    return {
+      ALPNProtocols: ["http/1.1"],
+      ...(servername === undefined ? {} : { servername }),
+      ...(tls.ca === undefined ? {} : { ca: tls.ca }),
+      ...(tls.cert === undefined ? {} : { cert: tls.cert }),
+      ...(tls.key === undefined ? {} : { key: tls.key }),
+      rejectUnauthorized: tls.rejectUnauthorized ?? true,
+    };
   };
   const openSocket = (address?: { address: string; family: number }): Socket => {
     // The connection goes to the address the line was kept for, while `host` stays the name
@@ -267,20 +335,8 @@ export function dial(options: DialOptions, handlers: DialHandlers): Dialing {
             callback(null, address.address, address.family);
           };
     if (secure) {
-      const tls = options.tls ?? {};
-      const servername = tls.servername ?? (isIP(host) === 0 ? host : undefined);
       return tlsConnect(
-        {
-          host,
-          port,
-          ...(lookup === undefined ? {} : { lookup }),
-          ALPNProtocols: ["http/1.1"],
-          ...(servername === undefined ? {} : { servername }),
-          ...(tls.ca === undefined ? {} : { ca: tls.ca }),
-          ...(tls.cert === undefined ? {} : { cert: tls.cert }),
-          ...(tls.key === undefined ? {} : { key: tls.key }),
-          rejectUnauthorized: tls.rejectUnauthorized ?? true,
-        },
+        { host, port, ...(lookup === undefined ? {} : { lookup }), ...targetTlsOptions() },
         onConnected,
       );
     }
@@ -297,7 +353,8 @@ export function dial(options: DialOptions, handlers: DialHandlers): Dialing {
       if (place.isFirst) connectNow({ address, family });
     };
     const family = isIP(host);
-    if (family !== 0) enterLine(host, family);
+    // Through a proxy the address is the proxy's business: the line is kept per host name.
+    if (family !== 0 || options.proxy !== undefined) enterLine(host, family);
     else
       dnsLookup(host, (error, address, addressFamily) => {
         if (error !== null) {

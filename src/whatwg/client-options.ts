@@ -8,6 +8,9 @@
  */
 import type { DialFailure, DialOptions, DialTlsOptions } from "../node/dial.js";
 import { createDeflateCodec } from "../node/deflate-codec.js";
+import { parseProxyUrl, type ProxyConfig } from "../node/proxy.js";
+import { proxyFromEnvironment } from "../node/proxy-env.js";
+import { globalOriginHeader } from "./global-origin.js";
 import {
   buildDeflateOffer,
   type DeflateOfferOptions,
@@ -70,6 +73,16 @@ export interface ClientOptions {
    * otherwise wait for each handshake in turn. The wait counts against `handshakeTimeoutMs`.
    */
   serializeConnecting?: boolean;
+  /**
+   * Reach the server through a proxy (SPEC.md F4, S1–S5): a URL `http://`, `https://` (HTTP
+   * CONNECT) or `socks5://`, `socks5h://` (SOCKS5; `h`: the proxy resolves the host name), with
+   * optional `user:password@` (sent as `Proxy-Authorization: Basic`, or RFC 1929 for SOCKS5).
+   * `true` takes the proxy from the environment (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`,
+   * `NO_PROXY`, … see docs/proxies.md); `false` never uses one. Default: the environment only
+   * when Node's own switch for it is on (`NODE_USE_ENV_PROXY=1` or `--use-env-proxy`), as for
+   * Node's built-in `fetch` and `WebSocket`; otherwise direct.
+   */
+  proxy?: string | URL | boolean;
 }
 
 /** How a client offers and uses permessage-deflate. */
@@ -91,6 +104,10 @@ export interface ResolvedClientOptions {
   readonly headers?: readonly (readonly [string, string])[];
   readonly deflate?: DialOptions["deflate"];
   readonly serializeConnecting: boolean;
+  /** The proxy to tunnel through, if any. */
+  readonly proxy?: ProxyConfig;
+  /** A proxy from the environment that cannot be used: the connection fails with this. */
+  readonly proxyFailure?: DialFailure;
 }
 
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = 30_000;
@@ -117,9 +134,17 @@ export function resolveClientOptions(url: URL, options: ClientOptions): Resolved
   if (options.maxFragments !== undefined && !(options.maxFragments > 0)) {
     throw invalidOption("maxFragments", options.maxFragments);
   }
-  const headers = toHeaderList(options.headers);
-  const origin = options.origin === undefined ? undefined : toDOMString(options.origin);
+  let headers = toHeaderList(options.headers);
+  let origin = options.origin === undefined ? undefined : toDOMString(options.origin);
   checkRequestOptions(url, headers, origin);
+  // SPEC.md F13: the global origin stands in for a document's when nothing else names one.
+  if (origin === undefined && !hasHeader(headers, "origin")) origin = globalOriginHeader();
+  // SPEC.md A10: credentials in the URL are sent as Basic authentication, as browsers do; an
+  // explicit Authorization header wins.
+  if ((url.username !== "" || url.password !== "") && !hasHeader(headers, "authorization")) {
+    headers = [...(headers ?? []), ["Authorization", basicAuthorization(url)]];
+  }
+  const { proxy, proxyFailure } = resolveProxy(url, options.proxy);
   const engine = {
     ...(options.closeTimeoutMs === undefined ? {} : { closeTimeoutMs: options.closeTimeoutMs }),
     ...(options.tcpCloseWaitMs === undefined ? {} : { tcpCloseWaitMs: options.tcpCloseWaitMs }),
@@ -150,6 +175,8 @@ export function resolveClientOptions(url: URL, options: ClientOptions): Resolved
     serializeConnecting,
     engine,
     tls,
+    ...(proxy === undefined ? {} : { proxy }),
+    ...(proxyFailure === undefined ? {} : { proxyFailure }),
     ...(origin === undefined ? {} : { origin }),
     ...(headers === undefined ? {} : { headers }),
     ...(deflate === undefined ? {} : { deflate }),
@@ -197,6 +224,7 @@ export function toDialOptions(
     protocols,
     handshakeTimeoutMs: resolved.handshakeTimeoutMs,
     ...(resolved.serializeConnecting ? { serializeConnecting: true } : {}),
+    ...(resolved.proxy === undefined ? {} : { proxy: resolved.proxy }),
     engine: resolved.engine,
     tls: resolved.tls,
     ...(resolved.origin === undefined ? {} : { origin: resolved.origin }),
@@ -207,9 +235,14 @@ export function toDialOptions(
 
 /**
  * The failure to report, asynchronously, when `url` names a port on Fetch's "bad port" list
- * (SPEC.md A11): such a connection is never attempted, and nothing is thrown.
+ * (SPEC.md A11), or the environment names a proxy that cannot be used: such a connection is
+ * never attempted, and nothing is thrown.
  */
-export function blockedPortFailure(url: URL): DialFailure | undefined {
+export function blockedPortFailure(
+  url: URL,
+  resolved?: ResolvedClientOptions,
+): DialFailure | undefined {
+  if (resolved?.proxyFailure !== undefined) return resolved.proxyFailure;
   const port = portOf(url);
   if (!BAD_PORTS.has(port)) return undefined;
   return {
@@ -333,4 +366,69 @@ function headerError(message: string, cause?: unknown): TypeError {
     new TypeError(`Invalid WebSocket request header option: ${message}`, { cause }),
     { code: "ERR_WS_INVALID_HEADER" },
   );
+}
+
+/** Whether Node's own switch for proxies from the environment is on (Node ≥ 22.21 / 24.5). */
+function isNodeEnvProxyOn(): boolean {
+  if (process.env["NODE_USE_ENV_PROXY"] === "1") return true;
+  return (
+    process.execArgv.includes("--use-env-proxy") ||
+    (process.env["NODE_OPTIONS"] ?? "").split(/\s+/).includes("--use-env-proxy")
+  );
+}
+
+/**
+ * The proxy of a connection: the explicit `proxy` option (checked now, so misuse throws), or
+ * the environment's (whose mistakes fail the connection instead, since the caller did not write
+ * them).
+ *
+ * @throws {TypeError} ERR_WS_INVALID_OPTION for a proxy URL sockwise cannot use
+ */
+function resolveProxy(
+  url: URL,
+  option: ClientOptions["proxy"],
+): { proxy?: ProxyConfig; proxyFailure?: DialFailure } {
+  if (option === false) return {};
+  if (option !== undefined && option !== true) {
+    if (typeof option !== "string" && !(option instanceof URL)) {
+      throw Object.assign(
+        new TypeError("The proxy option must be a URL string, a URL, or a boolean."),
+        { code: "ERR_WS_INVALID_OPTION" },
+      );
+    }
+    return { proxy: parseProxyUrl(option) };
+  }
+  if (option === undefined && !isNodeEnvProxyOn()) return {};
+  const found = proxyFromEnvironment(url, process.env);
+  if (found === undefined) return {};
+  try {
+    return { proxy: parseProxyUrl(found.proxy) };
+  } catch (error) {
+    return {
+      proxyFailure: {
+        code: "ERR_WS_PROXY_INVALID",
+        message: `the proxy in ${found.variable} cannot be used: ${(error as Error).message}`,
+      },
+    };
+  }
+}
+
+function hasHeader(
+  headers: readonly (readonly [string, string])[] | undefined,
+  lowerCaseName: string,
+): boolean {
+  return headers?.some(([name]) => name.toLowerCase() === lowerCaseName) ?? false;
+}
+
+/** `Basic base64(user:password)` from the URL's (percent-decoded) userinfo (RFC 7617). */
+function basicAuthorization(url: URL): string {
+  const decode = (text: string): string => {
+    try {
+      return decodeURIComponent(text);
+    } catch {
+      return text;
+    }
+  };
+  const pair = `${decode(url.username)}:${decode(url.password)}`;
+  return `Basic ${Buffer.from(pair, "utf8").toString("base64")}`;
 }

@@ -32,8 +32,9 @@ export interface CloseDetails {
 const details = new WeakMap<object, CloseDetails>();
 
 /**
- * The recorded details of `socket` (a `WebSocket` or a `WebSocketStream`), if it has closed.
- * The public, typed entry point is `closeDetails()` in websocket.ts.
+ * The recorded details of `socket` (a `WebSocket`, a `WebSocketStream` or a
+ * `ReconnectingWebSocket`), if it has closed. The public, typed entry point is `closeDetails()`
+ * in close-details-api.ts.
  */
 export function readCloseDetails(socket: object): CloseDetails | undefined {
   return details.get(socket);

@@ -5,21 +5,26 @@
  * @module
  */
 
+import { redactUserinfo } from "../node/proxy.js";
+import { globalBaseURL } from "./global-origin.js";
+
 /**
  * Parses `url` (already converted to a USVString), rewrites http→ws and https→wss, and refuses
  * other schemes and any fragment.
  *
- * @param base a base URL for relative input; Node has no document, so without one relative
- *   input fails (SPEC.md A4)
+ * @param base a base URL for relative input; Node has no document, so without one (or a
+ *   process-wide one from `setGlobalOrigin()`) relative input fails (SPEC.md A4)
  * @throws {DOMException} SyntaxError when parsing fails, the scheme is not ws/wss/http/https, or
  *   the URL has a fragment (even an empty one)
  */
 export function getUrlRecord(url: string, base?: string | URL): URL {
   let record: URL;
+  const effectiveBase = base ?? globalBaseURL();
   try {
-    record = base === undefined ? new URL(url) : new URL(url, base);
+    record = effectiveBase === undefined ? new URL(url) : new URL(url, effectiveBase);
   } catch {
-    throw new DOMException(`The URL '${url}' is invalid.`, "SyntaxError");
+    // Userinfo (a password) is never echoed in a message (SPEC.md A10).
+    throw new DOMException(`The URL '${redactUserinfo(url)}' is invalid.`, "SyntaxError");
   }
   if (record.protocol === "http:") record.protocol = "ws:";
   else if (record.protocol === "https:") record.protocol = "wss:";

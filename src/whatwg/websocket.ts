@@ -20,11 +20,9 @@ import {
 import {
   detailsFromFailure,
   detailsFromOutcome,
-  readCloseDetails,
   recordCloseDetails,
   type CloseDetails,
 } from "./close-details.js";
-import type { WebSocketStream } from "./stream/websocket-stream.js";
 import { EventHandlerAttribute, releaseUnusedEventTargetState } from "../facade/event-handlers.js";
 import { decodeText, toArrayBuffer, toOutgoing } from "../facade/message-data.js";
 import { SendQueue, type SendPolicy } from "../facade/send-queue.js";
@@ -41,16 +39,6 @@ import {
 } from "./webidl.js";
 
 export type { CloseDetails } from "./close-details.js";
-
-/**
- * Returns how `socket` closed, including why it failed (refused handshake status, socket or TLS
- * error, protocol error code). Non-standard: the standard events and errors deliberately hide
- * causes (SPEC.md E20), so sockwise keeps them here. `undefined` until the connection is closed
- * (the `close` event has fired, or the `closed` promise has settled).
- */
-export function closeDetails(socket: WebSocket | WebSocketStream): CloseDetails | undefined {
-  return readCloseDetails(socket);
-}
 
 /**
  * Node-only settings, given as the second constructor argument instead of `protocols`. The
@@ -205,7 +193,7 @@ export class WebSocket extends EventTarget {
     const resolved = resolveClientOptions(this.#url, options);
 
     // Step 12: establish the connection in parallel. A blocked port fails asynchronously (A11).
-    const blocked = blockedPortFailure(this.#url);
+    const blocked = blockedPortFailure(this.#url, resolved);
     if (blocked !== undefined) {
       setImmediate(() => this.#onFailed(blocked));
       return;
@@ -223,11 +211,13 @@ export class WebSocket extends EventTarget {
 
   /** The URL, after the http→ws rewrite (SPEC.md B4). */
   get url(): string {
+    WebSocket.#check(this);
     return this.#url.href;
   }
 
   /** CONNECTING (0), OPEN (1), CLOSING (2) or CLOSED (3). */
   get readyState(): number {
+    WebSocket.#check(this);
     return this.#readyState;
   }
 
@@ -236,25 +226,30 @@ export class WebSocket extends EventTarget {
    * everything sent after the closing handshake started (it never drops back, SPEC.md B8).
    */
   get bufferedAmount(): number {
+    WebSocket.#check(this);
     return this.#sender.bufferedAmount;
   }
 
   /** The `Sec-WebSocket-Extensions` value the server accepted, exactly as received. */
   get extensions(): string {
+    WebSocket.#check(this);
     return this.#extensions;
   }
 
   /** The subprotocol the server chose. */
   get protocol(): string {
+    WebSocket.#check(this);
     return this.#protocol;
   }
 
   /** How binary messages are delivered: "blob" (the default) or "arraybuffer". */
   get binaryType(): string {
+    WebSocket.#check(this);
     return this.#binaryType;
   }
 
   set binaryType(value: string) {
+    WebSocket.#check(this);
     // An enumeration attribute ignores values outside the enumeration (SPEC.md B11).
     const text = toDOMString(value);
     if (text === "blob" || text === "arraybuffer") this.#binaryType = text;
@@ -268,6 +263,7 @@ export class WebSocket extends EventTarget {
    * @see https://websockets.spec.whatwg.org/#dom-websocket-send
    */
   send(data: string | ArrayBufferLike | ArrayBufferView | Blob): void {
+    WebSocket.#check(this);
     if (arguments.length === 0) {
       throw new TypeError(
         "Failed to execute 'send' on 'WebSocket': 1 argument required, but only 0 present.",
@@ -296,6 +292,7 @@ export class WebSocket extends EventTarget {
    * @see https://websockets.spec.whatwg.org/#dom-websocket-close
    */
   close(...args: [code?: number, reason?: string]): void {
+    WebSocket.#check(this);
     // IDL conversions: [Clamp] unsigned short and USVString; undefined counts as absent (D2–D4).
     const code = args[0] === undefined ? undefined : toClampedUnsignedShort(args[0]);
     const reason = args.length < 2 || args[1] === undefined ? undefined : toUSVString(args[1]);
@@ -321,27 +318,35 @@ export class WebSocket extends EventTarget {
   // the server socket through facade/event-handlers.ts ----------------------------------------
 
   get onopen(): Handler {
+    WebSocket.#check(this);
     return this.#onopen;
   }
   set onopen(value: Handler) {
+    WebSocket.#check(this);
     WebSocket.#onopenAttribute.set(this, value);
   }
   get onmessage(): Handler {
+    WebSocket.#check(this);
     return this.#onmessage;
   }
   set onmessage(value: Handler) {
+    WebSocket.#check(this);
     WebSocket.#onmessageAttribute.set(this, value);
   }
   get onerror(): Handler {
+    WebSocket.#check(this);
     return this.#onerror;
   }
   set onerror(value: Handler) {
+    WebSocket.#check(this);
     WebSocket.#onerrorAttribute.set(this, value);
   }
   get onclose(): Handler {
+    WebSocket.#check(this);
     return this.#onclose;
   }
   set onclose(value: Handler) {
+    WebSocket.#check(this);
     WebSocket.#oncloseAttribute.set(this, value);
   }
 
@@ -365,6 +370,17 @@ export class WebSocket extends EventTarget {
     get: (target) => target.#onclose,
     set: (target, value) => (target.#onclose = value),
   });
+
+  /**
+   * The Web IDL brand check: an operation, getter or setter called on a `this` that is not a
+   * WebSocket throws a TypeError before any argument is converted (WebIDL "perform a security
+   * check" / "implements" for regular operations and attributes).
+   */
+  static #check(value: unknown): void {
+    if (value === null || typeof value !== "object" || !(#url in value)) {
+      throw new TypeError("Illegal invocation: the receiver is not a WebSocket.");
+    }
+  }
 
   // ---- feedback from the protocol (each event from a queued task, SPEC.md E1) --------------
 

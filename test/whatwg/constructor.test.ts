@@ -149,7 +149,7 @@ test("A9: an empty path serializes as /", () => {
   assert.equal(construct("ws://127.0.0.1:1?q").url, "ws://127.0.0.1:1/?q");
 });
 
-test("A10 (◇ optional): userinfo stays in .url; sockwise sends no Authorization, a 401 fails", async (t) => {
+test("A10: userinfo stays in .url and is sent as Authorization: Basic (issue #15); a 401 still fails", async (t) => {
   const peer = await RawPeer.start({
     respond: () => ({
       type: "status",
@@ -163,7 +163,10 @@ test("A10 (◇ optional): userinfo stays in .url; sockwise sends no Authorizatio
   assert.equal(ws.url, `ws://foo:bar@127.0.0.1:${peer.port}/`);
   const rec = record(ws);
   const request = await peer.request();
-  assert.equal(request.header("Authorization"), undefined);
+  assert.equal(
+    request.header("Authorization"),
+    `Basic ${Buffer.from("foo:bar").toString("base64")}`,
+  );
   assert.equal(request.header("Host"), `127.0.0.1:${peer.port}`);
   const event = await rec.closed();
   assert.deepEqual(rec.types(), ["error", "close"]);

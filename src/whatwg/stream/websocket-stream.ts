@@ -115,6 +115,8 @@ interface PendingWrite {
   readonly reject: (error: unknown) => void;
 }
 
+let isWebSocketStream: (value: unknown) => boolean;
+
 /**
  * A WebSocket connection as a pair of streams, after the WHATWG draft (WS-48). Experimental:
  * the draft is not part of the standard yet and may change.
@@ -152,6 +154,8 @@ export class WebSocketStream {
   #pendingWrite: PendingWrite | undefined;
   /** Set when a written message never reached the socket: the close is then not clean (O17). */
   #hasUnsentData = false;
+  /** Chunks written to `writable` while OPEN that the sink has not taken yet (O17). */
+  #openChunks = 0;
   /** `writable.close()` calls waiting for the closing handshake to end (O12). */
   #closeWaiters: Deferred<undefined>[] = [];
 
@@ -211,7 +215,7 @@ export class WebSocketStream {
     }
 
     // Step 10: establish the connection in parallel. A blocked port fails asynchronously (A11).
-    const blocked = blockedPortFailure(this.#url);
+    const blocked = blockedPortFailure(this.#url, resolved);
     if (blocked !== undefined) {
       setImmediate(() => this.#onFailed(blocked));
       return;
@@ -223,6 +227,15 @@ export class WebSocketStream {
       handleClosing: () => this.#onClosing(),
       handleClosed: (outcome) => this.#onClosed(outcome),
     });
+  }
+
+  /** Whether `value` is a WebSocketStream (the Web IDL "implements" check). */
+  static #isInstance(value: unknown): boolean {
+    return value !== null && typeof value === "object" && #url in value;
+  }
+
+  static {
+    isWebSocketStream = (value) => WebSocketStream.#isInstance(value);
   }
 
   /** The URL, after the http→ws rewrite. */
@@ -262,6 +275,10 @@ export class WebSocketStream {
    * @see https://github.com/whatwg/websockets/pull/48 ("close the WebSocket")
    */
   close(...args: [closeInfo?: WebSocketCloseInfo]): void {
+    // Web IDL brand check first: a foreign `this` is a TypeError before the argument is read.
+    if (!isWebSocketStream(this)) {
+      throw new TypeError("Illegal invocation: the receiver is not a WebSocketStream.");
+    }
     const { closeCode, reason } = toCloseInfo(
       args[0],
       "Failed to execute 'close' on 'WebSocketStream'",
@@ -351,11 +368,25 @@ export class WebSocketStream {
         start: (controller) => {
           this.#writableController = controller;
         },
-        write: (chunk) => this.#write(chunk),
+        write: (chunk) => {
+          // Chunks reach the sink in the order they were written, and the state only moves
+          // forward, so the first `#openChunks` chunks to arrive are those written while OPEN.
+          const wasWrittenWhileOpen = this.#openChunks > 0;
+          if (wasWrittenWhileOpen) this.#openChunks--;
+          return this.#write(chunk, wasWrittenWhileOpen);
+        },
         close: () => this.#closeWritable(),
         abort: (reason: unknown) => this.#closeUsingReason(reason),
       },
-      { highWaterMark: this.#writableHighWaterMark, size: writableChunkSize },
+      {
+        highWaterMark: this.#writableHighWaterMark,
+        // Called once per writer.write(), when the chunk is queued: counts the chunks written
+        // while OPEN that the sink has not taken yet (SPEC.md O17).
+        size: (chunk) => {
+          if (this.#readyState === OPEN) this.#openChunks++;
+          return writableChunkSize(chunk);
+        },
+      },
     );
   }
 
@@ -371,7 +402,7 @@ export class WebSocketStream {
    * promise settles once the message's bytes were handed to the socket, so the WritableStream
    * queues later chunks (and `writer.ready` waits) until the network has taken this one.
    */
-  #write(chunk: unknown): Promise<void> {
+  #write(chunk: unknown, wasWrittenWhileOpen: boolean): Promise<void> {
     let kind: "text" | "binary";
     let bytes: Uint8Array;
     try {
@@ -383,6 +414,9 @@ export class WebSocketStream {
     // ★ Once the closing handshake started, a write is refused with InvalidStateError rather
     // than dropped and resolved (SPEC.md §0 table, O8): the data would never be sent.
     if (this.#readyState !== OPEN || transport === undefined) {
+      // SPEC.md O17: a message written while OPEN that will never be sent (a close came first,
+      // from either side) makes the close unclean.
+      if (wasWrittenWhileOpen && this.#readyState === CLOSING) this.#hasUnsentData = true;
       return Promise.reject(notWritableError());
     }
     return new Promise<void>((resolve, reject) => {
@@ -500,7 +534,11 @@ export class WebSocketStream {
     this.#pendingWrite = undefined;
     // SPEC.md O17 (⚑): a message written while open that never went out makes the close
     // unclean, though the peer's code and reason still show.
-    const record = detailsFromOutcome(outcome, this.#hasUnsentData || pendingWrite !== undefined);
+    // Chunks written while OPEN and still queued in `writable` are unsent too (O17).
+    const record = detailsFromOutcome(
+      outcome,
+      this.#hasUnsentData || pendingWrite !== undefined || this.#openChunks > 0,
+    );
     recordCloseDetails(this, record);
     // The abort steps already rejected both promises with the abort reason (O4).
     if (this.#handshakeAborted) return;

@@ -134,3 +134,53 @@ test("O18: the peer's Close code and reason win even when both ends close at onc
   conn.end();
   assert.deepEqual(await withTimeout(wss.closed, "closed"), { closeCode: 4222, reason: "remote" });
 });
+
+test("O17 (issue #15): a local close() while a written chunk is still queued in writable is unclean: closed rejects with the echoed code, the unsent write rejects", async (t) => {
+  const { wss, conn, writable } = await openStream(t);
+  conn.socket.pause(); // the big message cannot all go out yet
+  const writer = writable.getWriter();
+  const big = writer.write(new Uint8Array(8 * 1024 * 1024)); // handed to the socket
+  const queued = writer.write("queued behind it"); // still in the writable's queue
+  queued.catch(() => {});
+  wss.close({ closeCode: 4000, reason: "local" });
+  conn.socket.resume();
+  assert.equal((await conn.nextFrame()).payload.length, 8 * 1024 * 1024, "the big message");
+  assert.deepEqual(parseCloseFrame(await conn.nextFrame()), { code: 4000, reason: "local" });
+  conn.closeAndEnd(4000, "local");
+  await withTimeout(big, "the big write, which did go out");
+  const error = assertWebSocketError(await rejectionOf(wss.closed, "closed"), 4000, "local");
+  assert.ok(error instanceof Error);
+  assertInvalidState(await rejectionOf(queued, "the queued write"));
+  assert.equal(closeDetails(wss)?.wasClean, false);
+  assert.equal(closeDetails(wss)?.cause?.code, "ERR_WS_UNSENT_DATA");
+});
+
+test("O17 (issue #15): a peer Close while a chunk is queued behind a pending write: both writes reject, closed rejects", async (t) => {
+  const { wss, conn, writable } = await openStream(t);
+  conn.socket.pause();
+  const writer = writable.getWriter();
+  const big = writer.write(new Uint8Array(32 * 1024 * 1024));
+  const queued = writer.write("queued");
+  big.catch(() => {});
+  queued.catch(() => {});
+  conn.close(4567);
+  conn.end();
+  assertWebSocketError(await rejectionOf(wss.closed, "closed"), 4567, "");
+  assertInvalidState(await rejectionOf(big, "the big write"));
+  await rejectionOf(queued, "the queued write");
+  assert.equal(closeDetails(wss)?.wasClean, false);
+});
+
+test("O17: a local close() after every write went out stays clean; a write after close() does not make it unclean", async (t) => {
+  const { wss, conn, writable } = await openStream(t);
+  const writer = writable.getWriter();
+  await withTimeout(writer.write("sent"), "the write");
+  wss.close({ closeCode: 4000 });
+  const late = writer.write("after close");
+  late.catch(() => {});
+  assert.equal((await conn.nextFrame()).opcode, OP.text);
+  assert.deepEqual(parseCloseFrame(await conn.nextFrame()), { code: 4000, reason: "" });
+  conn.closeAndEnd(4000);
+  assert.deepEqual(await withTimeout(wss.closed, "closed"), { closeCode: 4000, reason: "" });
+  assertInvalidState(await rejectionOf(late, "the write after close()"));
+});
