@@ -8,6 +8,8 @@
 import { readFileSync } from "node:fs";
 import { createInterface, type Interface } from "node:readline";
 import {
+  ReconnectingWebSocket,
+  ReconnectEvent,
   WebSocket,
   closeDetails,
   ping,
@@ -69,6 +71,13 @@ export interface ConnectOptions {
   readonly binaryOutput?: BinaryEncoding;
   /** The largest message accepted (the client's `maxMessageBytes`). */
   readonly maxMessageBytes?: number;
+  /**
+   * The proxy: a URL, `true` for the environment's (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`,
+   * `NO_PROXY`; the CLI's default, as for curl), `false` for none.
+   */
+  readonly proxy?: string | boolean;
+  /** Reconnect after an unclean close, through `ReconnectingWebSocket`, printing each attempt. */
+  readonly reconnect?: boolean;
   /** Colour stdout / stderr (decided by the caller from the TTY, NO_COLOR and FORCE_COLOR). */
   readonly color?: { readonly stdout: boolean; readonly stderr: boolean };
 }
@@ -141,10 +150,14 @@ export function runConnect(options: ConnectOptions, io: ConnectIO): Promise<numb
       ...(options.maxMessageBytes === undefined
         ? {}
         : { maxMessageBytes: options.maxMessageBytes }),
+      proxy: options.proxy ?? true,
     };
-    let socket: WebSocket;
+    let socket: WebSocket | ReconnectingWebSocket;
     try {
-      socket = new WebSocket(options.url, wsOptions);
+      socket =
+        options.reconnect === true
+          ? new ReconnectingWebSocket(options.url, wsOptions)
+          : new WebSocket(options.url, wsOptions);
     } catch (error) {
       io.stderr.write(`error: ${(error as Error).message}\n`);
       resolve(2);
@@ -237,6 +250,7 @@ export function runConnect(options: ConnectOptions, io: ConnectIO): Promise<numb
           if (options.json) emit({ event: "ping-sent", data: payload });
           else status(`> ping ${describePayload(new TextEncoder().encode(payload))}`, "magenta");
         }
+        if (!(socket instanceof WebSocket)) throw new TypeError("no pings with --reconnect");
         void ping(socket, payload).then((pong) => {
           if (pong === undefined) {
             if (!announce) print(io.stderr, "ping: the connection closed before the pong");
@@ -284,7 +298,7 @@ export function runConnect(options: ConnectOptions, io: ConnectIO): Promise<numb
           `connected to ${socket.url}${socket.protocol === "" ? "" : ` (protocol ${socket.protocol})`}`,
           "green",
         );
-      if (options.pingIntervalSeconds !== undefined) {
+      if (options.pingIntervalSeconds !== undefined && pingTimer === undefined) {
         let count = 0;
         let answered = true;
         pingTimer = setInterval(() => {
@@ -302,8 +316,29 @@ export function runConnect(options: ConnectOptions, io: ConnectIO): Promise<numb
         if ("data" in decoded) sendData(decoded.data);
       }
       maybeFinish();
-      if (interactive) startPrompt();
+      if (interactive && rl === undefined) startPrompt();
     };
+    if (socket instanceof ReconnectingWebSocket) {
+      const attempt = (event: Event): void => {
+        if (!(event instanceof ReconnectEvent)) return;
+        if (options.json)
+          emit({
+            event: event.type,
+            attempt: event.attempt,
+            url: event.url,
+            ...(event.type === "reconnecting" ? { delayMs: event.delayMs } : {}),
+          });
+        else if (event.type === "connecting")
+          status(`connecting to ${event.url} (attempt ${event.attempt})`, "yellow");
+        else
+          status(
+            `reconnecting in ${Math.round(event.delayMs)} ms (attempt ${event.attempt})`,
+            "yellow",
+          );
+      };
+      socket.addEventListener("connecting", attempt);
+      socket.addEventListener("reconnecting", attempt);
+    }
     socket.onmessage = (event: MessageEvent) => {
       received++;
       const data = event.data as string | ArrayBuffer;
@@ -341,9 +376,13 @@ export function runConnect(options: ConnectOptions, io: ConnectIO): Promise<numb
       if (options.json) emit({ event: "error" });
     };
     socket.onclose = (event: CloseEvent) => {
-      clearTimers();
-      observeControlFrames(socket, undefined);
-      rl?.close();
+      // A reconnecting socket stays CONNECTING through the close event when it will retry.
+      const again = socket.readyState !== WebSocket.CLOSED;
+      if (!again) {
+        clearTimers();
+        observeControlFrames(socket, undefined);
+        rl?.close();
+      }
       const details = closeDetails(socket);
       if (options.json) {
         emit({
@@ -358,17 +397,15 @@ export function runConnect(options: ConnectOptions, io: ConnectIO): Promise<numb
           details?.cause === undefined
             ? ""
             : ` cause="${escapeControl(describeCause(details.cause))}"`;
-        io.stderr.write(
-          `${stamp(
-            paint(
-              colorErr,
-              event.wasClean ? "green" : "red",
-              `closed: code=${event.code} reason="${escapeControl(event.reason)}" clean=${event.wasClean}${cause}`,
-            ),
-          )}\n`,
+        const line = paint(
+          colorErr,
+          event.wasClean ? "green" : "red",
+          `closed: code=${event.code} reason="${escapeControl(event.reason)}" clean=${event.wasClean}${cause}`,
         );
+        if (again) print(io.stderr, line);
+        else io.stderr.write(`${stamp(line)}\n`);
       }
-      resolve(event.wasClean ? 0 : 1);
+      if (!again) resolve(event.wasClean ? 0 : 1);
     };
 
     const startPrompt = (): void => {

@@ -23,6 +23,12 @@ const USAGE = `usage:
       --origin <url>                 send this Origin header
       --ca <file> --cert <file> --key <file>   TLS trust anchors / client certificate
       --insecure                     do not verify the server's certificate
+      --proxy <url>                  through an HTTP(S) CONNECT or SOCKS5 proxy (http://, https://,
+                                     socks5://, socks5h://; user:pass@ for credentials). Default:
+                                     the environment's (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY)
+      --no-proxy                     connect directly, whatever the environment says
+      --reconnect                    reconnect after an unexpected close (backoff with jitter),
+                                     printing each attempt; /quit or the end of input stops
       -x, --execute <message>        send this message once open (repeatable), wait for the
                                      replies (as --wait), close and exit; stdin is not read
       --input text|hex|base64        how input lines (and -x) become messages: text, or binary
@@ -156,6 +162,9 @@ async function connect(rest: string[]): Promise<number> {
         quiet: { type: "boolean" },
         color: { type: "boolean" },
         "no-color": { type: "boolean" },
+        proxy: { type: "string" },
+        "no-proxy": { type: "boolean" },
+        reconnect: { type: "boolean" },
       },
     });
   } catch (error) {
@@ -163,6 +172,13 @@ async function connect(rest: string[]): Promise<number> {
   }
   const { values, positionals } = parsed;
   if (positionals.length !== 1) fail("connect takes exactly one URL");
+  if (values.proxy !== undefined && values["no-proxy"] === true)
+    fail("--proxy and --no-proxy exclude each other");
+  if (
+    values.reconnect === true &&
+    (values["show-ping-pong"] === true || values["ping-interval"] !== undefined)
+  )
+    fail("--reconnect cannot show or send Pings (the reconnecting socket exposes none)");
   const closeCode = toNumber("--close-code", values["close-code"]);
   if (closeCode !== undefined && !Number.isInteger(closeCode))
     fail(`--close-code must be an integer, got ${closeCode}`);
@@ -215,6 +231,8 @@ async function connect(rest: string[]): Promise<number> {
       input,
       ...(binaryOutput === undefined ? {} : { binaryOutput }),
       ...(maxMessage === undefined ? {} : { maxMessageBytes: maxMessage }),
+      proxy: values["no-proxy"] === true ? false : (values.proxy ?? true),
+      reconnect: values.reconnect === true,
       color: {
         stdout: colorEnabled(process.stdout, process.env, colorFlag),
         stderr: colorEnabled(process.stderr, process.env, colorFlag),
