@@ -47,7 +47,7 @@ describe("-x/--execute", () => {
     assert.deepEqual([info.code, info.wasClean, info.initiator], [1005, true, "remote"]);
   });
 
-  test("--auth sends Basic credentials and --origin the Origin header", async (t) => {
+  test("--auth sends Basic credentials and --origin the Origin header; so do URL credentials", async (t) => {
     const { server, url } = await startRecordingEcho(t);
     const connection = nextConnection(server);
     const result = await runCli(t, [
@@ -67,6 +67,15 @@ describe("-x/--execute", () => {
       `Basic ${Buffer.from("zoë:s3cr:et").toString("base64")}`,
     );
     assert.equal(request.headers.origin, "https://app.example.test");
+    // Credentials in the URL become the same header (the client's own rule; --auth wins).
+    const second = nextConnection(server);
+    const inUrl = url().replace("ws://", "ws://ann:pw@");
+    const result2 = await runCli(t, ["connect", inUrl, "-x", "hi"]);
+    assert.equal(result2.code, 0, result2.stderr);
+    assert.equal(
+      (await second).request.headers.authorization,
+      `Basic ${Buffer.from("ann:pw").toString("base64")}`,
+    );
   });
 
   test("bad values are usage errors (exit 2) before any connection", async (t) => {
