@@ -13,6 +13,13 @@ import { colorEnabled } from "./terminal.js";
 import { runServe } from "./serve.js";
 import { formatBenchResult, runBench } from "./bench.js";
 import { moduleDirectory } from "./module-directory.js";
+import {
+  announceWorkerReady,
+  isPrimaryOf,
+  onWorkerShutdown,
+  runPrimary,
+  workerId,
+} from "./workers.js";
 import { validateCloseCodeAndReason } from "../whatwg/validate-close.js";
 
 const USAGE = `usage:
@@ -56,6 +63,8 @@ const USAGE = `usage:
       --no-echo                      same as --mode log
       --tls --cert <file> --key <file>   serve wss:// and https://
       --static <dir>                 also serve the files under <dir> (GET/HEAD, no listing)
+      --workers <n>                  n processes on the one port (node:cluster); give them --redis
+                                     to share topics and broadcasts
       --quiet                        do not log connections
   sockwise bench <url> [options]     a load generator for any WebSocket server (an echo server)
       -c, --connections <n>          connections (default 50)
@@ -258,6 +267,7 @@ async function serve(rest: string[]): Promise<number> {
         key: { type: "string" },
         static: { type: "string" },
         quiet: { type: "boolean" },
+        workers: { type: "string" },
       },
     });
   } catch (error) {
@@ -277,8 +287,13 @@ async function serve(rest: string[]): Promise<number> {
     fail("--tls needs --cert <file> and --key <file>");
   if (values.tls !== true && (values.cert !== undefined || values.key !== undefined))
     fail("--cert and --key go with --tls");
+  const workers = positiveNumber("--workers", values.workers, true) ?? 1;
+  if (workers > 64) fail(`--workers must be at most 64, got ${workers}`);
+  if (isPrimaryOf(workers)) return runPrimary(workers, process.stdout);
+  const worker = workerId();
+  const prefix = worker === undefined ? "" : `w${worker} `;
   const log = (line: string): void => {
-    process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+    process.stdout.write(`${new Date().toISOString()} ${prefix}${line}\n`);
   };
   let running;
   try {
@@ -299,16 +314,31 @@ async function serve(rest: string[]): Promise<number> {
     return 1;
   }
   const stopped = new Promise<number>((resolve) => {
+    let once = false;
     const shutdown = (): void => {
-      process.stdout.write("shutting down (1001)…\n");
+      if (once) return;
+      once = true;
+      process.stdout.write(`${prefix}shutting down (1001)…\n`);
       void running.stop().then((result) => {
-        process.stdout.write(`shutdown: ${result.clean} closed cleanly, ${result.forced} forced\n`);
+        process.stdout.write(
+          `${prefix}shutdown: ${result.clean} closed cleanly, ${result.forced} forced\n`,
+        );
         resolve(0);
       });
     };
     process.once("SIGINT", shutdown);
     process.once("SIGTERM", shutdown);
+    if (worker !== undefined) onWorkerShutdown(shutdown);
   });
+  if (worker !== undefined) {
+    announceWorkerReady({
+      kind: "ready",
+      url: running.url,
+      playgroundUrl: running.playgroundUrl,
+      mode: running.mode,
+    });
+    return stopped;
+  }
   // Only once the signal handlers are in place: whoever waits for these lines (a script, a
   // test) may send SIGTERM at once and must get the graceful shutdown, not a killed process.
   process.stdout.write(`sockwise serve: WebSocket ${running.mode} server on ${running.url}\n`);
