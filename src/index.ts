@@ -52,6 +52,14 @@ export {
 } from "./server/server-socket.js";
 export { ServerCloseEvent, ServerMessageEvent } from "./server/server-events.js";
 export {
+  MemoryBroker,
+  MemoryHub,
+  type Broker,
+  type BrokerSink,
+  type BrokerStatus,
+} from "./server/broker.js";
+export type { PublishResult } from "./server/topics.js";
+export {
   SERVER_DEFAULTS,
   type WebSocketServerOptions,
   type AuthenticationResult,

@@ -38,6 +38,16 @@ export interface SendPolicy {
   readonly onDrained?: ((owner: object) => void) | undefined;
 }
 
+/** What {@link SendQueue.sendOwned} takes: a message, or a frame built for many connections. */
+type OwnedKind = "text" | "binary" | "frame";
+
+/** A frame built once for many connections, waiting behind a Blob. */
+interface BuiltFrame {
+  readonly kind: "frame";
+  readonly bytes: Uint8Array;
+  readonly size: number;
+}
+
 /** A Close waiting for the messages sent before it. */
 interface PendingClose {
   readonly code: number | undefined;
@@ -51,7 +61,7 @@ export class SendQueue {
   #transport: Transport | undefined;
   #bufferedAmount = 0;
   /** Messages waiting behind a Blob (created when one is needed: most connections never do). */
-  #waiting: Outgoing[] | undefined;
+  #waiting: (Outgoing | BuiltFrame)[] | undefined;
   #pendingClose: PendingClose | undefined;
   /** Written bytes not yet taken off `bufferedAmount` (the between-tasks rule). */
   #written = 0;
@@ -135,9 +145,10 @@ export class SendQueue {
 
   /**
    * Sends bytes that the caller guarantees never change (a broadcast shares them between
-   * connections, freshly encoded text is the queue's own): no copy.
+   * connections, freshly encoded text is the queue's own): no copy. Kind `"frame"`: a complete
+   * frame built once for many connections (a topic's message, `Transport.sendBuiltFrame`).
    */
-  sendOwned(kind: "text" | "binary", bytes: Uint8Array, size: number): void {
+  sendOwned(kind: OwnedKind, bytes: Uint8Array, size: number): void {
     this.#bufferedAmount += size;
     if (this.#pendingClose !== undefined || this.#isStopped) return;
     if (this.#waiting === undefined) this.#transmit(kind, bytes, size);
@@ -162,9 +173,14 @@ export class SendQueue {
   }
 
   /** Hands one message to the transport; a refusal leaves its size counted (SPEC.md B8). */
-  #transmit(kind: "text" | "binary", bytes: Uint8Array, size: number): void {
+  #transmit(kind: OwnedKind, bytes: Uint8Array, size: number): void {
     const transport = this.#transport;
-    if (transport === undefined || !transport.send(kind, bytes, this.#onWritten, size))
+    if (
+      transport === undefined ||
+      !(kind === "frame"
+        ? transport.sendBuiltFrame(bytes, this.#onWritten, size)
+        : transport.send(kind, bytes, this.#onWritten, size))
+    )
       this.#hasUnsentData = true;
   }
 

@@ -16,6 +16,7 @@ import type {
 } from "../protocol/close-state.js";
 import type { ProtocolError } from "../protocol/errors.js";
 import type { Output } from "../protocol/outputs.js";
+import type { PerMessageDeflate } from "../protocol/extensions/permessage-deflate.js";
 import { nodeClock } from "./node-ports.js";
 
 /**
@@ -109,6 +110,11 @@ export class Transport {
     return this.#engine.phase;
   }
 
+  /** The connection's permessage-deflate, when negotiated. */
+  get deflate(): PerMessageDeflate | undefined {
+    return this.#engine.deflate;
+  }
+
   /** Whether data may still be sent. */
   get canSend(): boolean {
     return this.#engine.canSend;
@@ -141,6 +147,17 @@ export class Transport {
    */
   send(kind: MessageKind, payload: Uint8Array, onWritten?: OnWritten, size = 0): boolean {
     if (!this.#engine.send(kind, payload)) return false;
+    if (onWritten !== undefined) this.#whenWritten(onWritten, size);
+    this.#flush();
+    return true;
+  }
+
+  /**
+   * Writes a complete data frame built once for many connections (see `Engine.sendBuiltFrame`);
+   * `onWritten` as for {@link Transport.send}.
+   */
+  sendBuiltFrame(frame: Uint8Array, onWritten?: OnWritten, size = 0): boolean {
+    if (!this.#engine.sendBuiltFrame(frame)) return false;
     if (onWritten !== undefined) this.#whenWritten(onWritten, size);
     this.#flush();
     return true;

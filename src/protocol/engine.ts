@@ -142,6 +142,11 @@ export class Engine implements FrameSink {
     return this.#close.outcome;
   }
 
+  /** The connection's permessage-deflate, when negotiated. */
+  get deflate(): PerMessageDeflate | undefined {
+    return this.#deflate;
+  }
+
   /** Whether data may still be sent (the connection is open and no Close was sent). */
   get canSend(): boolean {
     const close = this.#close;
@@ -237,6 +242,31 @@ export class Engine implements FrameSink {
     const compressed = this.#deflate?.compress(payload);
     if (compressed === undefined) this.#writeFrame(opcode, payload, true);
     else this.#writeFrame(opcode, compressed, true, RSV1);
+    return true;
+  }
+
+  /**
+   * Writes a complete, unmasked data frame built by the caller (server role only): the way one
+   * message framed once reaches many connections (topics, `buildServerDataFrame`). The frame is
+   * subject to the same rules as {@link Engine.send} (nothing after this side's Close, no
+   * message inside a fragmented one) and keeps its place among the other writes. The engine
+   * takes the frame as it is: it must never change afterwards, as other connections share it.
+   *
+   * @throws {TypeError} ERR_WS_INVALID_FRAGMENTATION inside a message being sent with
+   *   sendFrame(); ERR_WS_INVALID_ROLE on a client engine (client frames are masked each time)
+   * @returns false, sending nothing, once the closing handshake has started on this side
+   */
+  sendBuiltFrame(frame: Uint8Array): boolean {
+    if (this.#config.isClient) {
+      throw Object.assign(new TypeError("a client engine masks every frame it sends"), {
+        code: "ERR_WS_INVALID_ROLE",
+      });
+    }
+    if ((this.#flags & SENDING_FRAGMENTS) !== 0)
+      throw fragmentationError("sendBuiltFrame() inside a message being sent with sendFrame()");
+    if (!this.canSend) return false;
+    this.#output({ type: "write", data: frame });
+    this.#writeCount++;
     return true;
   }
 

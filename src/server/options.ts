@@ -14,6 +14,7 @@ import {
   type DeflateServerOptions,
 } from "../protocol/extensions/permessage-deflate.js";
 import type { DeflateCodec } from "../protocol/ports.js";
+import type { Broker } from "./broker.js";
 
 /**
  * What an `authenticate` hook may answer: `true` or `undefined` to accept, `false` to refuse
@@ -130,6 +131,21 @@ export interface WebSocketServerOptions<Data = unknown> {
    * `false` declines every offer.
    */
   readonly perMessageDeflate?: boolean | PerMessageDeflateServerOptions;
+  // ---- topics (docs/pubsub.md) ----
+  /**
+   * Carries topics between processes: `new RedisBroker({ url })` from `sockwise/redis` for
+   * several processes or machines (default: an in-memory broker, one process).
+   */
+  readonly broker?: Broker;
+  /** The longest topic name, in characters (default 256). */
+  readonly maxTopicLength?: number;
+  /** The most topics one connection may subscribe to (default 64). */
+  readonly maxTopicsPerSocket?: number;
+  /**
+   * What a publish does to a subscriber over `maxBufferedBytes`: `"skip"` it (the default, as
+   * `broadcast()`), or `"close"` it with 1013 "subscriber too slow".
+   */
+  readonly slowSubscribers?: "skip" | "close";
 }
 
 /**
@@ -170,6 +186,9 @@ export const SERVER_DEFAULTS = {
   textType: "string",
   shutdownCode: 1001,
   shutdownTimeoutMs: 5_000,
+  maxTopicLength: 256,
+  maxTopicsPerSocket: 64,
+  slowSubscribers: "skip",
 } as const;
 
 /** The options with every default applied. */
@@ -196,6 +215,11 @@ export interface ResolvedServerOptions {
   readonly textType: TextType;
   /** `undefined` when permessage-deflate is off. */
   readonly perMessageDeflate: ResolvedDeflateSettings | undefined;
+  /** `undefined`: the server creates its own in-memory broker. */
+  readonly broker: Broker | undefined;
+  readonly maxTopicLength: number;
+  readonly maxTopicsPerSocket: number;
+  readonly slowSubscribers: "skip" | "close";
 }
 
 function invalid(message: string): TypeError {
@@ -330,6 +354,45 @@ export function resolveServerOptions(options: WebSocketServerOptions): ResolvedS
     binaryType,
     textType,
     perMessageDeflate: resolveDeflate(options.perMessageDeflate),
+    ...resolveTopicOptions(options),
+  };
+}
+
+function resolveTopicOptions(
+  options: WebSocketServerOptions,
+): Pick<
+  ResolvedServerOptions,
+  "broker" | "maxTopicLength" | "maxTopicsPerSocket" | "slowSubscribers"
+> {
+  const { broker, slowSubscribers = SERVER_DEFAULTS.slowSubscribers } = options;
+  if (
+    broker !== undefined &&
+    (broker === null ||
+      typeof broker !== "object" ||
+      typeof broker.start !== "function" ||
+      typeof broker.publish !== "function" ||
+      typeof broker.subscribe !== "function" ||
+      typeof broker.unsubscribe !== "function" ||
+      typeof broker.close !== "function")
+  ) {
+    throw invalid("broker must have start, publish, subscribe, unsubscribe and close methods");
+  }
+  if (slowSubscribers !== "skip" && slowSubscribers !== "close")
+    throw invalid(`slowSubscribers must be "skip" or "close", got ${String(slowSubscribers)}`);
+  const whole = (name: string, value: number | undefined, fallback: number): number => {
+    const resolved = positive(name, value, fallback);
+    if (!Number.isInteger(resolved)) throw invalid(`${name} must be a whole number`);
+    return resolved;
+  };
+  return {
+    broker,
+    maxTopicLength: whole("maxTopicLength", options.maxTopicLength, SERVER_DEFAULTS.maxTopicLength),
+    maxTopicsPerSocket: whole(
+      "maxTopicsPerSocket",
+      options.maxTopicsPerSocket,
+      SERVER_DEFAULTS.maxTopicsPerSocket,
+    ),
+    slowSubscribers,
   };
 }
 

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { isUtf8 } from "node:buffer";
 import { MAX_CLOSE_REASON_BYTES, isWireCloseCode } from "../protocol/close-codes.js";
 import type { CloseInitiator, CloseOutcome } from "../protocol/close-state.js";
 import type { AbnormalCause, ProtocolError } from "../protocol/errors.js";
@@ -27,6 +28,8 @@ import {
 import { SendQueue, type SendPolicy } from "../facade/send-queue.js";
 import { toDOMString, toUSVString } from "../facade/webidl-strings.js";
 import { ServerCloseEvent, ServerMessageEvent, type ServerCloseInfo } from "./server-events.js";
+import type { PerMessageDeflate } from "../protocol/extensions/permessage-deflate.js";
+import type { PublishResult, Subscriber, TopicRegistry } from "./topics.js";
 
 export type { ServerCloseInfo } from "./server-events.js";
 
@@ -79,6 +82,8 @@ export interface ServerSocketInit {
   readonly textType?: TextType;
   /** The server's open connections: the socket leaves it once closed. */
   readonly clients: Set<ServerWebSocket>;
+  /** The server's topics: the socket leaves its topics once closed. */
+  readonly topics: TopicRegistry<ServerWebSocket>;
   /** The initial {@link ServerWebSocket.data}. */
   readonly data: unknown;
 }
@@ -88,7 +93,10 @@ export interface ServerSocketInit {
  * `close`, `ping`, `pong` and `drain`. `Data` is the type of {@link ServerWebSocket.data}, the
  * server's `Data` parameter (`new WebSocketServer<{ userId: string }>(…)`).
  */
-export class ServerWebSocket<Data = unknown> extends EventTarget implements TransportHandlers {
+export class ServerWebSocket<Data = unknown>
+  extends EventTarget
+  implements TransportHandlers, Subscriber
+{
   static readonly CONNECTING = CONNECTING;
   static readonly OPEN = OPEN;
   static readonly CLOSING = CLOSING;
@@ -114,6 +122,9 @@ export class ServerWebSocket<Data = unknown> extends EventTarget implements Tran
   readonly #remoteFamily: string | undefined;
   #transport: Transport | undefined;
   readonly #clients: Set<ServerWebSocket>;
+  readonly #registry: TopicRegistry<ServerWebSocket>;
+  /** This socket's topics: none, one (no Set for the common case), or several. */
+  #topics: string | Set<string> | undefined;
   #readyState: number = OPEN;
   #binaryType: BinaryType;
   #textType: TextType;
@@ -182,6 +193,7 @@ export class ServerWebSocket<Data = unknown> extends EventTarget implements Tran
     this.#binaryType = init.binaryType;
     this.#textType = init.textType ?? "string";
     this.#clients = init.clients;
+    this.#registry = init.topics;
     this.data = init.data as Data;
   }
 
@@ -341,6 +353,81 @@ export class ServerWebSocket<Data = unknown> extends EventTarget implements Tran
   }
 
   /**
+   * @internal Writes a frame built once for many connections (a topic's message): it keeps its
+   * place among this socket's messages and counts `size` in `bufferedAmount`.
+   */
+  sendBuiltFrame(frame: Uint8Array, size: number): void {
+    const sender = this.#sendQueue();
+    if (this.#readyState !== OPEN) sender.count(size);
+    else sender.sendOwned("frame", frame, size);
+  }
+
+  /**
+   * Subscribes this connection to `topic`: it receives what is published there, from this
+   * process and (with a broker such as `RedisBroker`) every other. A socket leaves all its
+   * topics when it closes.
+   * @throws {TypeError} ERR_WS_INVALID_TOPIC for a topic that is not a non-empty string of at
+   *   most `maxTopicLength` characters
+   * @throws {RangeError} ERR_WS_TOO_MANY_TOPICS when this socket already has
+   *   `maxTopicsPerSocket` topics
+   * @returns false when already subscribed, or when the socket is no longer open
+   */
+  subscribe(topic: string): boolean {
+    return this.#registry.subscribe(this, topic);
+  }
+
+  /**
+   * Unsubscribes this connection from `topic`.
+   * @returns false when it was not subscribed
+   */
+  unsubscribe(topic: string): boolean {
+    return this.#registry.unsubscribe(this, topic);
+  }
+
+  /** Whether this connection is subscribed to `topic`. */
+  isSubscribed(topic: string): boolean {
+    const topics = this.#topics;
+    return topics === topic || (typeof topics === "object" && topics.has(topic));
+  }
+
+  /** This connection's topics (a new array each time). */
+  get subscriptions(): readonly string[] {
+    const topics = this.#topics;
+    return topics === undefined ? [] : typeof topics === "string" ? [topics] : [...topics];
+  }
+
+  /**
+   * Publishes to every subscriber of `topic` except this socket, in every process: a string as
+   * text, bytes as binary (or as text with `{ binary: false }`: they must be UTF-8). The socket
+   * need not be subscribed itself.
+   * @returns what happened at this process's subscribers
+   * @throws {TypeError} ERR_WS_INVALID_TOPIC for a bad topic, ERR_WS_INVALID_UTF8 for bytes
+   *   sent as text that are not UTF-8
+   */
+  publish(
+    topic: string,
+    data: string | ArrayBufferLike | ArrayBufferView,
+    options: { readonly binary?: boolean } = {},
+  ): PublishResult {
+    const message = toPublished(data, options.binary, "'publish'");
+    return this.#registry.publish(topic, message.bytes, message.isBinary, this);
+  }
+
+  /** @internal The topic registry's per-socket state. */
+  get topicState(): string | Set<string> | undefined {
+    return this.#topics;
+  }
+
+  set topicState(value: string | Set<string> | undefined) {
+    this.#topics = value;
+  }
+
+  /** @internal The connection's permessage-deflate, when negotiated. */
+  get deflate(): PerMessageDeflate | undefined {
+    return this.#transport?.deflate;
+  }
+
+  /**
    * Sends a Ping; a `pong` event follows when the client answers.
    * @throws {RangeError} for a payload over 125 bytes
    * @returns false when the connection is no longer open
@@ -470,6 +557,7 @@ export class ServerWebSocket<Data = unknown> extends EventTarget implements Tran
   /** @internal The connection is over: settle `closed`, then fire `close` from a task. */
   handleClosed(outcome: CloseOutcome): ServerCloseInfo {
     this.#clients.delete(this);
+    this.#registry.leaveAll(this);
     const more = this.#extras();
     const cause = describeCause(outcome, more.overrideCause);
     const info: ServerCloseInfo = {
@@ -563,4 +651,25 @@ function describeCause(
   return error === undefined
     ? { code: cause.code, message: cause.message }
     : { code: cause.code, message: cause.message, error };
+}
+
+/**
+ * A message to publish as bytes and a text/binary flag: a string as UTF-8 text; bytes as binary,
+ * or as text with `binary: false` (checked as UTF-8, as text must be on the wire).
+ * @internal
+ */
+export function toPublished(
+  data: string | ArrayBufferLike | ArrayBufferView,
+  binary: boolean | undefined,
+  where: string,
+): { bytes: Uint8Array; isBinary: boolean } {
+  const outgoing = toOutgoing(data, where);
+  if (outgoing.bytes === undefined) throw new TypeError(`${where} does not take a Blob`);
+  const isBinary = binary ?? outgoing.kind === "binary";
+  if (!isBinary && outgoing.kind === "binary" && !isUtf8(outgoing.bytes)) {
+    throw Object.assign(new TypeError(`${where}: bytes sent as text must be valid UTF-8`), {
+      code: "ERR_WS_INVALID_UTF8",
+    });
+  }
+  return { bytes: outgoing.bytes, isBinary };
 }

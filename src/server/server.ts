@@ -30,6 +30,9 @@ import type { EngineOptions } from "../protocol/engine.js";
 import { ServerWebSocket, type ServerCloseInfo } from "./server-socket.js";
 import { HandshakesPerIp } from "./handshakes-per-ip.js";
 import { StandaloneListener } from "./listener.js";
+import { MemoryBroker, type Broker } from "./broker.js";
+import { TopicRegistry, type PublishResult } from "./topics.js";
+import { toPublished } from "./server-socket.js";
 
 /** The result of a graceful shutdown. */
 export interface ShutdownResult {
@@ -100,6 +103,8 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
   readonly #perIp: HandshakesPerIp;
   /** What every connection's engine is built with (plus its deflate, when negotiated). */
   readonly #engineOptions: EngineOptions;
+  /** Topics of this process, carried to others by the broker (docs/pubsub.md). */
+  readonly #topics: TopicRegistry<ServerWebSocket>;
 
   /**
    * @throws {TypeError} ERR_WS_INVALID_OPTION for missing or conflicting modes and bad values
@@ -116,6 +121,8 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
       closeTimeoutMs: this.#options.closeTimeoutMs,
       tcpCloseWaitMs: this.#options.tcpCloseWaitMs,
     });
+    this.#topics = new TopicRegistry(this.#options, this.#options.broker ?? new MemoryBroker());
+    this.#topics.broker.start(this.#topics);
     const { mode } = this.#options;
     if (mode === "standalone") {
       // Standalone mode reads request heads itself on a net.Server (src/server/listener.ts):
@@ -248,6 +255,36 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
   }
 
   /**
+   * Publishes to every subscriber of `topic`, in this process at once and in every other through
+   * the `broker`: a string as text, bytes as binary (or as text with `{ binary: false }`: they
+   * must be UTF-8). The message is framed (and compressed) once for all local subscribers;
+   * those over `maxBufferedBytes` are skipped, or closed with `slowSubscribers: "close"`.
+   * @returns what happened at this process's subscribers
+   * @throws {TypeError} ERR_WS_INVALID_TOPIC for a topic that is not a non-empty string of at
+   *   most `maxTopicLength` characters; ERR_WS_INVALID_UTF8 for bytes sent as text that are not
+   *   UTF-8
+   */
+  publish(
+    topic: string,
+    data: string | ArrayBufferLike | ArrayBufferView,
+    options: { readonly binary?: boolean } = {},
+  ): PublishResult {
+    this.#topics.checkTopic(topic);
+    const message = toPublished(data, options.binary, "'publish'");
+    return this.#topics.publish(topic, message.bytes, message.isBinary);
+  }
+
+  /** How many connections of this process subscribe to `topic`. */
+  subscriberCount(topic: string): number {
+    return this.#topics.count(topic);
+  }
+
+  /** The broker carrying this server's topics between processes. */
+  get broker(): Broker {
+    return this.#topics.broker;
+  }
+
+  /**
    * Shuts down gracefully: stops accepting, starts the closing handshake on every connection
    * (1001 by default), waits for them up to `timeoutMs`, destroys the stragglers, and resolves
    * with how many closed cleanly and how many were forced. An attached HTTP server is left to
@@ -292,6 +329,10 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
     const outcomes: ServerCloseInfo[] = await all;
     this.#listener?.destroyAll();
     await listenerClosed;
+    // A broker must not reject; a faulty one still must not fail the shutdown.
+    await Promise.resolve()
+      .then(() => this.#topics.broker.close())
+      .catch(() => {});
     this.emit("close");
     const clean = outcomes.filter((outcome) => outcome.wasClean).length;
     return { clean, forced: outcomes.length - clean };
@@ -565,6 +606,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
       binaryType: options.binaryType,
       textType: options.textType,
       clients: this.#clients,
+      topics: this.#topics,
       data,
     });
     // The handshake is decided: stop counting it (P9) before the transport and the application

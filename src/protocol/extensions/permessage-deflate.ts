@@ -305,6 +305,17 @@ export class PerMessageDeflate {
     this.#receiveTakeover = !(isClient ? p.serverNoContextTakeover : p.clientNoContextTakeover);
   }
 
+  /**
+   * What decides this connection's compressed output, when {@link PerMessageDeflate.compress} is
+   * stateless (no context takeover for what this end sends): connections with the same key, the
+   * same codec and the same threshold produce identical bytes for a message, so one compressed
+   * frame serves them all. `undefined` when each message depends on the previous ones (context
+   * takeover) or when this end may not compress.
+   */
+  get sharedCompressionKey(): number | undefined {
+    return this.#sendTakeover ? undefined : this.#sendWindowBits;
+  }
+
   /** Bytes kept between messages for context takeover (for memory accounting). */
   get retainedBytes(): number {
     return (this.#sendHistory?.length ?? 0) + (this.#receiveHistory?.length ?? 0);
