@@ -63,6 +63,8 @@ const USAGE = `usage:
       --no-echo                      same as --mode log
       --tls --cert <file> --key <file>   serve wss:// and https://
       --static <dir>                 also serve the files under <dir> (GET/HEAD, no listing)
+      --redis <url>                  share topics and broadcasts with other processes through
+                                     Redis (sockwise/redis; needs the ioredis package)
       --workers <n>                  n processes on the one port (node:cluster); give them --redis
                                      to share topics and broadcasts
       --quiet                        do not log connections
@@ -268,6 +270,7 @@ async function serve(rest: string[]): Promise<number> {
         static: { type: "string" },
         quiet: { type: "boolean" },
         workers: { type: "string" },
+        redis: { type: "string" },
       },
     });
   } catch (error) {
@@ -289,6 +292,19 @@ async function serve(rest: string[]): Promise<number> {
     fail("--cert and --key go with --tls");
   const workers = positiveNumber("--workers", values.workers, true) ?? 1;
   if (workers > 64) fail(`--workers must be at most 64, got ${workers}`);
+  if (values.redis !== undefined) {
+    let redisUrl: URL | undefined;
+    try {
+      redisUrl = new URL(values.redis);
+    } catch {
+      redisUrl = undefined;
+    }
+    if (
+      redisUrl === undefined ||
+      (redisUrl.protocol !== "redis:" && redisUrl.protocol !== "rediss:")
+    )
+      fail(`--redis must be a redis:// or rediss:// URL, got ${JSON.stringify(values.redis)}`);
+  }
   if (isPrimaryOf(workers)) return runPrimary(workers, process.stdout);
   const worker = workerId();
   const prefix = worker === undefined ? "" : `w${worker} `;
@@ -306,6 +322,7 @@ async function serve(rest: string[]): Promise<number> {
         quiet: values.quiet === true,
         ...(values.tls === true ? { tls: { cert: values.cert!, key: values.key! } } : {}),
         ...(values.static === undefined ? {} : { staticDir: values.static }),
+        ...(values.redis === undefined ? {} : { redis: values.redis }),
       },
       log,
     );

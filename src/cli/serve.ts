@@ -21,7 +21,6 @@ import { moduleDirectory } from "./module-directory.js";
 import { serveStatic } from "./static-files.js";
 import { escapeControl } from "./terminal.js";
 import { preciseNow, tapSocket, type TapEvent } from "./wire-tap.js";
-import { TopicRegistry } from "./topics.js";
 
 /** What `serve` does with a message. */
 export type ServeMode = "echo" | "broadcast" | "log";
@@ -40,6 +39,8 @@ export interface ServeOptions {
   readonly tls?: { readonly cert: string; readonly key: string };
   /** Also serve the files under this directory. */
   readonly staticDir?: string;
+  /** Share topics (and broadcasts) with other processes through Redis at this URL. */
+  readonly redis?: string;
 }
 
 /** A running `serve`, for tests and for the signal handlers. */
@@ -56,6 +57,8 @@ export interface RunningServe {
  * a text message `/server-close <code> [reason]`. It is documented on the playground page.
  */
 export const SERVER_CLOSE_COMMAND = "/server-close";
+/** The topic every client of `--mode broadcast` is subscribed to. */
+export const BROADCAST_TOPIC = "sockwise:broadcast";
 /** `/server-drop`: the server resets the TCP connection (RST), no closing handshake. */
 export const SERVER_DROP_COMMAND = "/server-drop";
 
@@ -234,12 +237,25 @@ export async function runServe(
 
   // A debugging echo server speaks whatever subprotocol the client asks for first; the path
   // is matched on its own, so that `?trace=` does not stop the upgrade.
+  // sockwise/redis loads the optional ioredis peer: only when asked for.
+  const broker =
+    options.redis === undefined
+      ? undefined
+      : new (await import("../redis/index.js")).RedisBroker({ url: options.redis });
+  if (broker !== undefined) {
+    broker.on("status", (status) => {
+      if (!options.quiet)
+        log(
+          `redis ${status.state}${status.cause === undefined ? "" : ` (${status.cause.message})`}`,
+        );
+    });
+  }
   const server = new WebSocketServer({
     server: http,
     path: options.path,
     handleProtocols: (offered) => offered[0],
+    ...(broker === undefined ? {} : { broker }),
   });
-  const topics = new TopicRegistry();
   let nextId = 1;
   server.on("connection", (socket: ServerWebSocket, request: IncomingMessage) => {
     const id = nextId++;
@@ -259,6 +275,7 @@ export async function runServe(
     }
     report({ kind: "open", id, protocol: socket.protocol, extensions: socket.extensions });
     socket.binaryType = "nodebuffer";
+    if (mode === "broadcast") socket.subscribe(BROADCAST_TOPIC);
     const answer = (text: string): void => {
       socket.send(text);
       messagesOut++;
@@ -289,20 +306,25 @@ export async function runServe(
         }
         if (command === "/subscribe" || command === "/unsubscribe" || command === "/publish") {
           const [topic = "", ...rest] = words;
-          const problem = topics.command(command, socket, topic, rest.join(" "));
-          if (problem !== undefined) answer(`error: ${problem}`);
+          try {
+            if (command === "/subscribe") socket.subscribe(topic);
+            else if (command === "/unsubscribe") socket.unsubscribe(topic);
+            else server.publish(topic, rest.join(" "));
+          } catch (error) {
+            answer(`error: ${(error as Error).message}`);
+          }
           return;
         }
       }
       if (mode === "log" && !options.quiet) log(`[#${id}] message ${preview(data)}`);
       if (mode === "echo") answer(data as string);
       else if (mode === "broadcast") {
-        server.broadcast(data);
+        // Through the topic, so that with --redis every process's clients get it.
+        server.publish(BROADCAST_TOPIC, data);
         messagesOut++;
       }
     };
     void socket.closed.then((info) => {
-      topics.leaveAll(socket);
       report({
         kind: "closed",
         code: info.code,
