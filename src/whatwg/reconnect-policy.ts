@@ -27,7 +27,10 @@ export const NO_RECONNECT_CODES: ReadonlySet<number> = new Set([
 export interface ReconnectContext {
   /** The number of the attempt that just ended (1 for the first connection). */
   readonly attempt: number;
-  /** Failed attempts in a row since the last successful open (0 right after an open one). */
+  /**
+   * Attempts in a row that failed or whose connection lasted less than `minUptimeMs`, before
+   * the one that just ended (0 after a connection that stayed up long enough).
+   */
   readonly retries: number;
   /** How the connection ended, with the cause of a failure (see `closeDetails()`). */
   readonly details: CloseDetails | undefined;

@@ -57,8 +57,14 @@ export interface ReconnectingWebSocketOptions extends Omit<
   /** Give up after this many failed attempts in a row (default Infinity). */
   maxRetries?: number;
   /**
+   * How long a connection must stay open to count as a success (default 5000 ms). Only then do
+   * the backoff and the `maxRetries` count start over; a server that accepts and drops at once
+   * keeps backing off instead of being reconnected to within `initialDelayMs` each time.
+   */
+  minUptimeMs?: number;
+  /**
    * Whether to reconnect after a connection ended (not called after `close()`). Default:
-   * reconnect unless the close code is one of {@link NO_RECONNECT_CODES}. A predicate that
+   * reconnect unless the close code is one of `NO_RECONNECT_CODES` (reconnect-policy.ts). A predicate that
    * throws stops reconnecting.
    */
   shouldReconnect?: (event: CloseEvent, context: ReconnectContext) => boolean;
@@ -125,6 +131,7 @@ const CLOSED = 3;
 const DEFAULTS = {
   initialDelayMs: 1000,
   maxDelayMs: 30_000,
+  minUptimeMs: 5000,
   maxQueuedMessages: 1000,
   maxQueuedBytes: 16 * 1024 * 1024,
 } as const;
@@ -168,6 +175,7 @@ export class ReconnectingWebSocket extends EventTarget {
   readonly #initialDelayMs: number;
   readonly #maxDelayMs: number;
   readonly #maxRetries: number;
+  readonly #minUptimeMs: number;
   readonly #shouldReconnect: (event: CloseEvent, context: ReconnectContext) => boolean;
   readonly #queueWhileDown: boolean;
   readonly #maxQueuedMessages: number;
@@ -178,6 +186,8 @@ export class ReconnectingWebSocket extends EventTarget {
   #binaryType: "blob" | "arraybuffer" = "blob";
   #attempt = 0;
   #retries = 0;
+  /** When the current connection opened (`performance.now()`), if it did. */
+  #openedAt: number | undefined;
   #timer: NodeJS.Timeout | undefined;
   /** Set by close(): no more attempts. */
   #isCloseRequested = false;
@@ -221,6 +231,7 @@ export class ReconnectingWebSocket extends EventTarget {
       initialDelayMs,
       maxDelayMs,
       maxRetries,
+      minUptimeMs,
       shouldReconnect,
       queueWhileDown,
       maxQueuedMessages,
@@ -235,6 +246,7 @@ export class ReconnectingWebSocket extends EventTarget {
     this.#initialDelayMs = delayOption("initialDelayMs", initialDelayMs, DEFAULTS.initialDelayMs);
     this.#maxDelayMs = delayOption("maxDelayMs", maxDelayMs, DEFAULTS.maxDelayMs);
     this.#maxRetries = countOption("maxRetries", maxRetries, Infinity);
+    this.#minUptimeMs = delayOption("minUptimeMs", minUptimeMs, DEFAULTS.minUptimeMs);
     this.#maxQueuedMessages = countOption(
       "maxQueuedMessages",
       maxQueuedMessages,
@@ -508,7 +520,7 @@ export class ReconnectingWebSocket extends EventTarget {
 
   #onOpen(socket: WebSocket): void {
     if (this.#socket !== socket) return;
-    this.#retries = 0;
+    this.#openedAt = performance.now();
     // Messages sent while down go first, in order, then the application hears `open`.
     const queued = this.#queue;
     this.#queue = [];
@@ -530,6 +542,11 @@ export class ReconnectingWebSocket extends EventTarget {
   #onClose(socket: WebSocket, event: CloseEvent): void {
     if (this.#socket !== socket) return;
     this.#socket = undefined;
+    // A connection that stayed open long enough is a success: the backoff starts over.
+    if (this.#openedAt !== undefined && performance.now() - this.#openedAt >= this.#minUptimeMs) {
+      this.#retries = 0;
+    }
+    this.#openedAt = undefined;
     const details = readCloseDetails(socket);
     if (details !== undefined) recordCloseDetails(this, details);
     const copy = new CloseEvent("close", {

@@ -11,6 +11,7 @@ import { connect as netConnect, type Socket } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
 import { after, before, describe, test, type TestContext } from "node:test";
 import {
+  ReconnectingWebSocket,
   WebSocket,
   WebSocketServer,
   WebSocketStream,
@@ -18,6 +19,7 @@ import {
   type CloseEvent,
   type MessageEvent,
   type CloseDetails,
+  type ServerWebSocket,
   type WebSocketOptions,
 } from "../../src/index.js";
 import {
@@ -34,16 +36,21 @@ const SECRET = "s3cr3t-pa55";
 const USER = "alice";
 
 /** An echo server (ws:) that records each handshake's headers. */
-async function startEcho(
-  t: TestContext,
-): Promise<{ url: string; port: number; seen: Record<string, string | string[] | undefined>[] }> {
+async function startEcho(t: TestContext): Promise<{
+  url: string;
+  port: number;
+  seen: Record<string, string | string[] | undefined>[];
+  sockets: ServerWebSocket[];
+}> {
   const seen: Record<string, string | string[] | undefined>[] = [];
+  const sockets: ServerWebSocket[] = [];
   const { server, url, port } = await startServer(t);
   server.on("connection", (socket, request) => {
     seen.push(request.headers);
+    sockets.push(socket);
     socket.onmessage = (event) => socket.send(event.data as string);
   });
-  return { url: url("/echo"), port, seen };
+  return { url: url("/echo"), port, seen, sockets };
 }
 
 /** A wss: echo server with the test certificate. */
@@ -202,6 +209,33 @@ describe("S1–S2, S5: HTTP CONNECT through tinyproxy", requireProxyBinary("tiny
     assert.equal((await withTimeout(reader.read(), "the echo")).value, "stream via proxy");
     wss.close({ closeCode: 1000 });
     assert.deepEqual(await withTimeout(wss.closed, "closed"), { closeCode: 1000, reason: "" });
+  });
+
+  test("S1: ReconnectingWebSocket passes the proxy to every attempt (a dropped tunnel reconnects through it)", async (t) => {
+    const echo = await startEcho(t);
+    const socket = new ReconnectingWebSocket(echo.url, {
+      proxy: authenticated.url,
+      initialDelayMs: 10,
+      maxDelayMs: 20,
+    });
+    t.after(() => socket.close());
+    const opened = (): Promise<void> =>
+      withTimeout(
+        new Promise<void>((resolve) =>
+          socket.addEventListener("open", () => resolve(), { once: true }),
+        ),
+        "open",
+      );
+    await opened();
+    const reopened = opened();
+    // The server drops the connection: the next attempt goes through the proxy again.
+    echo.sockets[0]!.destroy();
+    await reopened;
+    assert.equal(echo.sockets.length, 2);
+    await waitUntil(
+      () => authenticated.output().split(`CONNECT 127.0.0.1:${echo.port} HTTP/1.1`).length - 1 >= 2,
+      "two CONNECTs in tinyproxy's log",
+    );
   });
 
   test("S1: proxy credentials are sent as Proxy-Authorization: Basic and accepted", async (t) => {

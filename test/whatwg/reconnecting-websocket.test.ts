@@ -377,6 +377,44 @@ test("a URL function giving an invalid URL: the socket gives up (the next attemp
   assert.equal(calls, 1);
 });
 
+test("minUptimeMs: a server that accepts and drops at once keeps the backoff growing; a stable connection resets it", async (t) => {
+  const echo = await EchoServer.start(t);
+  echo.server!.on("connection", (socket) => socket.close(1001, "going away"));
+  const seen = async (minUptimeMs: number): Promise<number[]> => {
+    const retries: number[] = [];
+    const socket = new ReconnectingWebSocket(echo.url, {
+      initialDelayMs: 5,
+      maxDelayMs: 40,
+      minUptimeMs,
+      maxRetries: 3,
+      shouldReconnect: (_event, context) => {
+        retries.push(context.retries);
+        return true;
+      },
+    });
+    t.after(() => socket.close());
+    await waitUntil(
+      () => socket.readyState === ReconnectingWebSocket.CLOSED,
+      "the socket to give up",
+    );
+    return retries;
+  };
+  // Each connection opened, then lasted less than minUptimeMs: it counts as a failure.
+  assert.deepEqual(await seen(5000), [0, 1, 2]);
+  // With minUptimeMs 0 every open is a success: the count starts over each time (and
+  // maxRetries is never reached, so this one is closed by hand).
+  const retries: number[] = [];
+  const socket = new ReconnectingWebSocket(echo.url, {
+    initialDelayMs: 5,
+    maxDelayMs: 40,
+    minUptimeMs: 0,
+    shouldReconnect: (_event, context) => retries.push(context.retries) > 0,
+  });
+  await waitUntil(() => retries.length >= 4, "four reconnections");
+  socket.close();
+  assert.deepEqual(retries.slice(0, 4), [0, 0, 0, 0]);
+});
+
 test("maxRetries: gives up after that many failures in a row", async () => {
   const port = await freePort();
   const socket = new ReconnectingWebSocket(`ws://127.0.0.1:${port}/`, { ...FAST, maxRetries: 2 });
@@ -441,7 +479,8 @@ test("the process exits on its own after close(), in every state (a child proces
     const code = await withTimeout(
       new Promise<number | null>((resolve) => child.once("exit", resolve)),
       "the child to exit on its own",
-      5000,
+      // Bounded, but generous: a loaded CI machine takes a second or more to start Node.
+      15_000,
     ).catch((error: unknown) => {
       child.kill("SIGKILL");
       throw error;
