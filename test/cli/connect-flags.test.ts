@@ -195,16 +195,21 @@ test("--show-ping-pong prints the server's Pings; --ping-interval pings and prin
     s.ping("heartbeat \x1b");
     s.onmessage = (event: MessageEvent) => s.send(event.data as string);
   });
-  const result = await runCli(t, [
-    "connect",
-    url(),
-    "--show-ping-pong",
-    "--ping-interval",
-    "0.03",
-    "--wait",
-    "5",
-    "-x",
-    "x",
+  const other = await startRecordingEcho(t);
+  const [result, quiet] = await Promise.all([
+    runCli(t, [
+      "connect",
+      url(),
+      "--show-ping-pong",
+      "--ping-interval",
+      "0.03",
+      "--wait",
+      "5",
+      "-x",
+      "x",
+    ]),
+    // Without --show-ping-pong, the same run prints nothing about them.
+    runCli(t, ["connect", other.url(), "--ping-interval", "0.03", "-x", "x"]),
   ]);
   assert.equal(result.code, 0, result.stderr);
   assert.ok(socket !== undefined);
@@ -215,8 +220,6 @@ test("--show-ping-pong prints the server's Pings; --ping-interval pings and prin
   assert.match(result.stderr, /^> ping "1"\n(?:.*\n)*?< pong "1" after \d+\.\d ms$/m);
   assert.doesNotMatch(result.stderr, /no pong/);
 
-  // Without --show-ping-pong, the same run prints nothing about them.
-  const quiet = await runCli(t, ["connect", url(), "--ping-interval", "0.03", "-x", "x"]);
   assert.equal(quiet.code, 0, quiet.stderr);
   assert.doesNotMatch(quiet.stderr, /ping|pong/);
 });

@@ -294,30 +294,7 @@ test("serve usage errors exit 2", async (t) => {
   assert.match(missing.stderr, /nonexistent/);
 });
 
-test("--workers 2: one port, connections spread over both processes, one graceful shutdown", async (t) => {
-  const cli = startCli(t, ["serve", "--port", "0", "--workers", "2"]);
-  const [, url = ""] = await cli.waitFor(
-    /^sockwise serve: WebSocket echo server on (ws:\/\/127\.0\.0\.1:\d+\/) \(2 worker processes\)$/m,
-    "stdout",
-    5 * 3000,
-  );
-  // Connections in turn (the cluster hands them out round-robin), each echoing.
-  for (let i = 0; i < 4; i++) {
-    const client = await open(t, url);
-    client.socket.send(`n${i}`);
-    assert.deepEqual(await client.received(1), [`n${i}`]);
-    client.socket.close();
-    await client.closed;
-  }
-  await cli.waitFor(/ w1 \[#\d+\] close /);
-  await cli.waitFor(/ w2 \[#\d+\] close /);
-  cli.child.kill("SIGTERM");
-  const result = await cli.finish();
-  assert.equal(result.code, 0, result.stdout + result.stderr);
-  assert.match(result.stdout, /^shutdown: all 2 workers stopped$/m);
-});
-
-test("--workers 2 --redis --mode broadcast: a message reaches the clients of both processes (real redis-server)", async (t) => {
+test("--workers 2 --redis --mode broadcast: one port, clients on both processes, a message reaches all (real redis-server), one graceful shutdown", async (t) => {
   const redis = await startRedis(t);
   if (redis === undefined) return;
   const cli = startCli(t, [
@@ -356,4 +333,5 @@ test("--workers 2 --redis --mode broadcast: a message reaches the clients of bot
   cli.child.kill("SIGTERM");
   const result = await cli.finish();
   assert.equal(result.code, 0, result.stdout + result.stderr);
+  assert.match(result.stdout, /^shutdown: all 2 workers stopped$/m);
 });
