@@ -78,6 +78,12 @@ interface Running {
   shutdownReport(): unknown;
 }
 
+/**
+ * `SOCKWISE_BENCH_TEXT_AS_BYTES=1`: the relay shape of issue 16 item 5 (`textType: "nodebuffer"`,
+ * text echoed with `sendText(bytes)`, never decoded), to compare text with binary echo.
+ */
+const textAsBytes = process.env["SOCKWISE_BENCH_TEXT_AS_BYTES"] === "1";
+
 async function startSockwise(): Promise<Running> {
   const { WebSocketServer } = await import("../src/index.js");
   const server = new WebSocketServer({
@@ -87,16 +93,19 @@ async function startSockwise(): Promise<Running> {
     heartbeat: false,
     binaryType: "nodebuffer",
     perMessageDeflate: false,
+    ...(textAsBytes ? { textType: "nodebuffer" as const } : {}),
   });
   server.on("connection", (socket, request: IncomingMessage) => {
     track(request.socket);
-    socket.onmessage = (e) => socket.send(e.data);
+    socket.onmessage = textAsBytes
+      ? (e) => (e.isBinary ? socket.send(e.data as Buffer) : socket.sendText(e.data as Buffer))
+      : (e) => socket.send(e.data);
   });
   const { port } = await server.ready();
   let report: unknown;
   return {
     port,
-    details: "WebSocketServer, perMessageDeflate false, heartbeat false, binaryType nodebuffer",
+    details: `WebSocketServer, perMessageDeflate false, heartbeat false, binaryType nodebuffer${textAsBytes ? ", textType nodebuffer + sendText" : ""}`,
     broadcast: (payload, count) => {
       for (let i = 0; i < count; i++) server.broadcast(payload);
     },

@@ -45,6 +45,7 @@ export {
   type BroadcastResult,
   type WebSocketServerEvents,
 } from "./server/server.js";
+export type { RefusalInfo, RefusalReason } from "./server/refusal.js";
 export {
   ServerWebSocket,
   type ServerCloseInfo,

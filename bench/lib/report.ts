@@ -206,7 +206,7 @@ export const SECTIONS: readonly SectionSpec[] = [
     id: "idle",
     title: "(c) Idle connections",
     intro:
-      "Connections opened by the load generator (at most 100 handshakes in flight) and left " +
+      "Connections opened by the load generator (256 handshakes in flight, the shape of a reconnect storm) and left " +
       "idle. Server CPU is the server process's user + system time while they were opened; " +
       "memory is `process.memoryUsage()` in the server after two `gc()`s, before and after.",
     impls: SERVER_IMPLS,

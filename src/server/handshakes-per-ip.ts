@@ -1,6 +1,8 @@
 /**
- * SPEC.md P9, G15: a bound on the handshakes in progress from one IP address, so that one host
- * cannot hold every handshake slot (slow request heads, an `authenticate` hook kept waiting).
+ * SPEC.md P9, G15: a bound on the upgrades waiting for `authenticate` from one client address, so
+ * that one host cannot hold every handshake slot by keeping the hook waiting. (Slow request heads
+ * are bounded by the standalone listener itself.) Behind a trusted proxy the address is the
+ * client's, from the forwarding headers (client-address.ts).
  * A socket is counted once, from {@link HandshakesPerIp.enter} until
  * {@link HandshakesPerIp.leave} or until it closes, whichever comes first.
  *
@@ -12,7 +14,6 @@ const kCountedIp = Symbol("sockwise.handshakeIp");
 const kCountedBy = Symbol("sockwise.handshakeCounter");
 
 type CountedSocket = Duplex & {
-  remoteAddress?: string;
   [kCountedIp]?: string | undefined;
   [kCountedBy]?: HandshakesPerIp | undefined;
 };
@@ -31,14 +32,13 @@ export class HandshakesPerIp {
   }
 
   /**
-   * Counts `socket` as a handshake in progress from its address. Returns false, counting
-   * nothing, when that address already has the limit in progress. A socket already counted, or
-   * without a known address, passes.
+   * Counts `socket` as a handshake in progress from `ip`. Returns false, counting nothing, when
+   * that address already has the limit in progress. A socket already counted, or without a
+   * known address, passes.
    */
-  enter(socket: Duplex): boolean {
+  enter(socket: Duplex, ip: string | undefined): boolean {
     const counted = socket as CountedSocket;
     if (counted[kCountedIp] !== undefined) return true;
-    const ip = counted.remoteAddress;
     if (ip === undefined) return true;
     const count = this.#counts.get(ip) ?? 0;
     if (count >= this.#limit) return false;

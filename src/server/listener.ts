@@ -6,7 +6,15 @@
  * of the CPU a handshake costs (docs/benchmarks.md).
  *
  * Per connection, from TCP accept until the request head is decided:
- * - the `connection` hook counts it (SPEC.md P9) and may refuse it;
+ * - it counts as a handshake in progress; beyond `maxHandshakes` the oldest *stalled* head is
+ *   dropped (503) to make room: a flood of incomplete heads stays bounded, while a burst of
+ *   fresh connections is never refused (they hold no parser state until their first read, which
+ *   either completes the head or makes it stalled);
+ * - a head is *stalled* once a read left it incomplete (a client that sends its head in pieces)
+ *   or once it has sent nothing across a whole sweep; stalled heads count per address (SPEC.md
+ *   P9), and an address over `maxHandshakesPerIp` of them gets 503. A reconnect storm from one
+ *   address (a NAT, a proxy) sends complete heads, which are decided in the read that carries
+ *   them and never count. Connections from a trusted proxy are not counted per address;
  * - the head must arrive within `handshakeTimeoutMs` (else 408) and fit in `maxHeaderBytes`
  *   (else 431); a malformed head gets 400 (G15, P9);
  * - an upgrade request (a `Connection: upgrade` token and an `Upgrade` header, as Node's parser
@@ -28,14 +36,13 @@ import { equalsLowerAscii, listHasElement } from "../protocol/handshake/header-g
 import { HttpHeadParser, type HttpRequestHead } from "../protocol/handshake/http-head.js";
 import { validateRawUpgradeRequest } from "../protocol/handshake/server-handshake.js";
 import { rejectUpgrade } from "../node/upgrade.js";
+import { normalizeAddress, type ProxyTrust } from "./client-address.js";
+import type { RefusalReason } from "./refusal.js";
 
 /** What the listener asks of its server. */
 export interface ListenerHooks {
-  /**
-   * A connection was accepted, before anything is read. Return false to refuse it; the hook has
-   * then answered it (with rejectUpgrade, which discards what the peer sends).
-   */
-  connection(socket: Socket): boolean;
+  /** Refuse `socket` with 503 for `reason` (and report it); `address` is the one counted. */
+  refuse(socket: Socket, reason: RefusalReason, address: string | undefined): void;
   /** A complete upgrade request: run the opening handshake (as http.Server's 'upgrade'). */
   upgrade(request: IncomingMessage, socket: Socket, head: Buffer): void;
 }
@@ -46,6 +53,12 @@ export interface ListenerLimits {
   readonly maxHeaderBytes: number;
   /** Time from TCP accept to a complete request head (408 beyond). */
   readonly handshakeTimeoutMs: number;
+  /** Request heads in progress, every address (stalled ones are dropped first beyond). */
+  readonly maxHandshakes: number;
+  /** Stalled request heads from one address (503 beyond). */
+  readonly maxHandshakesPerIp: number;
+  /** Proxies whose connections are not counted per address. */
+  readonly isTrustedProxy: ProxyTrust;
 }
 
 /**
@@ -61,6 +74,10 @@ const kReading = Symbol("sockwise.readingHead");
 class Reading {
   /** Created at the first byte: a connection that sends nothing costs no parser. */
   parser: HttpHeadParser<"request"> | undefined = undefined;
+  /** {@link SEEN_BY_SWEEP}, {@link STALLED}. */
+  flags = 0;
+  /** The address it counts against while stalled (undefined: a trusted proxy, or unknown). */
+  address: string | undefined = undefined;
 
   constructor(
     readonly listener: StandaloneListener,
@@ -68,6 +85,11 @@ class Reading {
     readonly deadline: number,
   ) {}
 }
+
+/** Flags of a {@link Reading}: a sweep has seen the head in progress. */
+const SEEN_BY_SWEEP = 1;
+/** The head is stalled: counted per address and the first to be dropped. */
+const STALLED = 2;
 
 type ListenerSocket = Socket & { [kReading]?: Reading | undefined };
 
@@ -82,6 +104,15 @@ export class StandaloneListener {
     readonly maxHeadBytes: number;
   };
   readonly #timeoutMs: number;
+  readonly #maxHeads: number;
+  readonly #maxStalledPerAddress: number;
+  readonly #isTrustedProxy: ProxyTrust;
+  /** Heads in progress, oldest first. */
+  readonly #heads = new Set<ListenerSocket>();
+  /** Stalled heads, oldest first: the ones dropped first when {@link #heads} is full. */
+  readonly #stalled = new Set<ListenerSocket>();
+  /** Stalled heads per address. */
+  readonly #stalledPerAddress = new Map<string, number>();
   /**
    * Every accepted socket not (yet) handed to a transport: heads in progress, refused
    * connections still flushing their answer, upgrades waiting for `authenticate`. Shutdown
@@ -90,8 +121,6 @@ export class StandaloneListener {
   readonly #sockets = new Set<ListenerSocket>();
   /** Removes a closed socket from {@link StandaloneListener.#sockets} (one per listener). */
   readonly #onClose: (this: ListenerSocket) => void;
-  /** Heads in progress. */
-  #reading = 0;
   /**
    * Checks heads in progress against their deadline, as http.Server's
    * `connectionsCheckingInterval` does: one timer per server rather than one per connection.
@@ -105,6 +134,9 @@ export class StandaloneListener {
     const maxHeadBytes = Math.max(1, Math.floor(limits.maxHeaderBytes));
     this.#limits = { maxLineBytes: maxHeadBytes, maxHeaderCount: MAX_HEADER_COUNT, maxHeadBytes };
     this.#timeoutMs = limits.handshakeTimeoutMs;
+    this.#maxHeads = limits.maxHandshakes;
+    this.#maxStalledPerAddress = limits.maxHandshakesPerIp;
+    this.#isTrustedProxy = limits.isTrustedProxy;
     // A head is answered 408 at most this late: a quarter of the timeout, within 10 ms–1 s.
     this.#sweepMs = Math.ceil(Math.min(1000, Math.max(10, limits.handshakeTimeoutMs / 4)));
     const sockets = this.#sockets;
@@ -122,16 +154,26 @@ export class StandaloneListener {
     socket.on("error", onSocketError);
     this.#sockets.add(socket);
     socket.on("close", this.#onClose);
-    let accepted: boolean;
-    try {
-      accepted = this.#hooks.connection(socket);
-    } catch {
-      accepted = false;
-      rejectUpgrade(socket, 500);
+    // P9: an address that already holds its share of stalled heads gets no more. Only looked up
+    // while some head is stalled: reading the peer's address is a system call.
+    if (this.#stalledPerAddress.size > 0) {
+      const address = this.#countedAddress(socket);
+      if (
+        address !== undefined &&
+        (this.#stalledPerAddress.get(address) ?? 0) >= this.#maxStalledPerAddress
+      ) {
+        this.#refuse(socket, "maxHandshakesPerIp", address);
+        return;
+      }
     }
-    if (!accepted) return;
+    // Make room by dropping the oldest stalled head. A fresh connection is never refused here:
+    // the accept loop takes a whole burst before reading any of it (5,000 clients connecting at
+    // once were all in progress together), and a head that turns out incomplete is stalled,
+    // and dropped first, from then on.
+    if (this.#heads.size >= this.#maxHeads) this.#dropOldestStalled();
     socket[kReading] = new Reading(this, performance.now() + this.#timeoutMs);
-    if (this.#reading++ === 0 && this.#sweepTimer === undefined) {
+    this.#heads.add(socket);
+    if (this.#sweepTimer === undefined) {
       this.#sweepTimer = setInterval(() => this.#sweep(), this.#sweepMs);
       this.#sweepTimer.unref();
     }
@@ -139,25 +181,96 @@ export class StandaloneListener {
     socket.on("end", onHeadEnd);
   }
 
-  /** G15/P9: answers 408 to every head that is late; stops when no head is in progress. */
+  /** Drops the oldest stalled head (503, `maxHandshakes`), if there is one. */
+  #dropOldestStalled(): void {
+    const oldest = firstOf(this.#stalled);
+    if (oldest === undefined) return;
+    const address = oldest[kReading]?.address;
+    stopReading(oldest);
+    this.#refuse(oldest, "maxHandshakes", address);
+  }
+
+  #refuse(socket: ListenerSocket, reason: RefusalReason, address: string | undefined): void {
+    try {
+      this.#hooks.refuse(socket, reason, address);
+    } catch {
+      socket.destroy();
+    }
+  }
+
+  /** The address a head counts against: none for a trusted proxy (or an unknown peer). */
+  #countedAddress(socket: ListenerSocket): string | undefined {
+    const peer = socket.remoteAddress;
+    if (peer === undefined) return undefined;
+    const address = normalizeAddress(peer);
+    return this.#isTrustedProxy(address) ? undefined : address;
+  }
+
+  /**
+   * P9: `socket`'s head is stalled. It now counts against its address, and is refused if that
+   * puts the address over `maxHandshakesPerIp`.
+   * @returns false when the head was refused
+   */
+  #markStalled(socket: ListenerSocket, reading: Reading): boolean {
+    reading.flags |= STALLED;
+    this.#stalled.add(socket);
+    // G15: stalled heads (the ones that hold parser state) stay within maxHandshakes.
+    if (this.#heads.size > this.#maxHeads) {
+      this.#dropOldestStalled();
+      if (socket[kReading] === undefined) return false;
+    }
+    const address = this.#countedAddress(socket);
+    if (address === undefined) return true;
+    reading.address = address;
+    const count = (this.#stalledPerAddress.get(address) ?? 0) + 1;
+    this.#stalledPerAddress.set(address, count);
+    if (count <= this.#maxStalledPerAddress) return true;
+    stopReading(socket);
+    this.#refuse(socket, "maxHandshakesPerIp", address);
+    return false;
+  }
+
+  /**
+   * G15/P9: answers 408 to every head that is late, marks as stalled the heads that have sent
+   * nothing since the last sweep; stops when no head is in progress.
+   */
   #sweep(): void {
-    if (this.#reading === 0) {
+    if (this.#heads.size === 0) {
       clearInterval(this.#sweepTimer);
       this.#sweepTimer = undefined;
       return;
     }
     const now = performance.now();
-    for (const socket of this.#sockets) {
+    for (const socket of this.#heads) {
       const reading = socket[kReading];
-      if (reading === undefined || reading.deadline > now) continue;
-      stopReading(socket);
-      refuse(socket, 408, "the request head did not arrive in time\n");
+      if (reading === undefined) continue;
+      if (reading.deadline <= now) {
+        stopReading(socket);
+        refuse(socket, 408, "the request head did not arrive in time\n");
+        continue;
+      }
+      if ((reading.flags & STALLED) !== 0) continue;
+      // Seen by two sweeps, so it has been through at least one read of the event loop since.
+      if ((reading.flags & SEEN_BY_SWEEP) !== 0) this.#markStalled(socket, reading);
+      else reading.flags |= SEEN_BY_SWEEP;
     }
   }
 
   /** A head is no longer in progress (called from {@link stopReading}). */
-  static headDone(listener: StandaloneListener): void {
-    listener.#reading--;
+  static headDone(listener: StandaloneListener, socket: ListenerSocket, reading: Reading): void {
+    listener.#heads.delete(socket);
+    if ((reading.flags & STALLED) === 0) return;
+    listener.#stalled.delete(socket);
+    const address = reading.address;
+    if (address === undefined) return;
+    const count = (listener.#stalledPerAddress.get(address) ?? 1) - 1;
+    if (count <= 0) listener.#stalledPerAddress.delete(address);
+    else listener.#stalledPerAddress.set(address, count);
+  }
+
+  /** Heads in progress and stalled heads (for tests and diagnostics). */
+  get headsInProgress(): { readonly heads: number; readonly stalled: number } {
+    return { heads: this.#heads.size, stalled: this.#stalled.size };
   }
 
   /**
@@ -181,7 +294,12 @@ export class StandaloneListener {
       );
       return;
     }
-    if (head === undefined) return;
+    if (head === undefined) {
+      // A read that left the head incomplete: a client sends its head in one write, so this
+      // one is slow or hostile (P9).
+      if ((reading.flags & STALLED) === 0) this.#markStalled(socket, reading);
+      return;
+    }
     stopReading(socket);
     const { method, httpVersion, headers } = head;
     const rawHeaders: string[] = [];
@@ -220,6 +338,11 @@ export class StandaloneListener {
     }
   }
 
+  /** Whether `socket` was accepted by this listener and not released yet. */
+  owns(socket: Duplex): boolean {
+    return this.#sockets.has(socket as ListenerSocket);
+  }
+
   /** The socket is now a WebSocket connection's: the listener forgets it. */
   release(socket: Duplex): void {
     const owned = socket as ListenerSocket;
@@ -230,10 +353,9 @@ export class StandaloneListener {
 
   /** Answers 503 to every connection still sending its request head (graceful shutdown). */
   refuseHeadsInProgress(): void {
-    for (const socket of this.#sockets) {
-      if (socket[kReading] === undefined) continue;
+    for (const socket of this.#heads) {
       stopReading(socket);
-      refuse(socket, 503, "the server is shutting down\n");
+      this.#refuse(socket, "shuttingDown", undefined);
     }
   }
 
@@ -304,12 +426,18 @@ function stopReading(socket: ListenerSocket): void {
   const reading = socket[kReading];
   if (reading === undefined) return;
   socket[kReading] = undefined;
-  StandaloneListener.headDone(reading.listener);
+  StandaloneListener.headDone(reading.listener, socket, reading);
   socket.off("data", onHeadData);
   socket.off("end", onHeadEnd);
   // As http.Server before 'upgrade': nothing reads until the next owner attaches a listener,
   // so bytes after the head stay in the socket for the transport.
   (socket as { readableFlowing: boolean | null }).readableFlowing = null;
+}
+
+/** The first element of a set (its oldest), or undefined. */
+function firstOf<T>(set: Set<T>): T | undefined {
+  for (const value of set) return value;
+  return undefined;
 }
 
 /** Answers with an error status and closes (rejectUpgrade drops what the peer still sends). */

@@ -14,6 +14,7 @@ import {
   type DeflateServerOptions,
 } from "../protocol/extensions/permessage-deflate.js";
 import type { DeflateCodec } from "../protocol/ports.js";
+import { proxyTrust, type ProxyTrust } from "./client-address.js";
 import type { Broker } from "./broker.js";
 
 /**
@@ -80,15 +81,32 @@ export interface WebSocketServerOptions<Data = unknown> {
   readonly tcpCloseWaitMs?: number;
   /** How long a client may take from the upgrade request to the 101 (default 10 000 ms). */
   readonly handshakeTimeoutMs?: number;
-  /** Refuse new connections with 503 beyond this many (default 10 000). */
+  /**
+   * Refuse new connections with 503 beyond this many open connections plus upgrades waiting for
+   * `authenticate` (default 1 000 000: far above what one process can serve; the open-files limit
+   * binds first). docs/server.md "Limits under load" has the numbers.
+   */
   readonly maxConnections?: number;
   /**
-   * The most handshakes in progress from one IP address (default 128; SPEC.md P9, G15); beyond,
-   * 503 with `Retry-After`. Standalone mode counts a connection from TCP accept until its
-   * upgrade is decided (so slow request heads count); every mode counts an upgrade while
-   * `authenticate` runs.
+   * The most handshakes in progress (default 4 096; G15): standalone request heads being read
+   * (beyond, the oldest *stalled* head is dropped with 503 to make room; a fresh connection is
+   * never refused for it), and upgrades waiting for `authenticate` (503 beyond).
+   */
+  readonly maxHandshakes?: number;
+  /**
+   * The most *stalled* request heads from one IP address (default 1 024; SPEC.md P9, G15), and
+   * the most upgrades from one client address waiting for `authenticate`; beyond, 503. A head is
+   * stalled once a read left it incomplete, or once it has sent nothing across a sweep of the
+   * handshake timer: a client that sends its head in one write (every real one) never counts,
+   * so a reconnect storm from one address (a NAT, a proxy) is not refused.
    */
   readonly maxHandshakesPerIp?: number;
+  /**
+   * Reverse proxies to trust (their IP addresses, or a function): their connections are not
+   * counted per address, and the client's address is read from `Forwarded` or
+   * `X-Forwarded-For` for the per-address limit. Default: none (those headers are ignored).
+   */
+  readonly trustedProxies?: readonly string[] | ((address: string) => boolean);
   /** Standalone mode: the largest request head accepted (default 16 KiB; 431 beyond). */
   readonly maxHeaderBytes?: number;
   /** Accept only these `Origin`s (403 otherwise), or decide with a function (SPEC.md P4). */
@@ -177,8 +195,9 @@ export const SERVER_DEFAULTS = {
   closeTimeoutMs: ENGINE_DEFAULTS.closeTimeoutMs,
   tcpCloseWaitMs: ENGINE_DEFAULTS.tcpCloseWaitMs,
   handshakeTimeoutMs: 10_000,
-  maxConnections: 10_000,
-  maxHandshakesPerIp: 128,
+  maxConnections: 1_000_000,
+  maxHandshakes: 4_096,
+  maxHandshakesPerIp: 1_024,
   maxHeaderBytes: 16 * 1024,
   heartbeat: { intervalMs: 30_000, timeoutMs: 10_000 },
   maxBufferedBytes: 4 * 1024 * 1024,
@@ -204,7 +223,9 @@ export interface ResolvedServerOptions {
   readonly tcpCloseWaitMs: number;
   readonly handshakeTimeoutMs: number;
   readonly maxConnections: number;
+  readonly maxHandshakes: number;
   readonly maxHandshakesPerIp: number;
+  readonly isTrustedProxy: ProxyTrust;
   readonly maxHeaderBytes: number;
   readonly origins: WebSocketServerOptions["origins"];
   readonly authenticate: WebSocketServerOptions["authenticate"];
@@ -332,11 +353,13 @@ export function resolveServerOptions(options: WebSocketServerOptions): ResolvedS
       options.maxConnections,
       SERVER_DEFAULTS.maxConnections,
     ),
+    maxHandshakes: positive("maxHandshakes", options.maxHandshakes, SERVER_DEFAULTS.maxHandshakes),
     maxHandshakesPerIp: positive(
       "maxHandshakesPerIp",
       options.maxHandshakesPerIp,
       SERVER_DEFAULTS.maxHandshakesPerIp,
     ),
+    isTrustedProxy: proxyTrust(options.trustedProxies),
     maxHeaderBytes: positive(
       "maxHeaderBytes",
       options.maxHeaderBytes,

@@ -29,6 +29,8 @@ import { nodePorts } from "../node/node-ports.js";
 import type { EngineOptions } from "../protocol/engine.js";
 import { ServerWebSocket, type ServerCloseInfo } from "./server-socket.js";
 import { HandshakesPerIp } from "./handshakes-per-ip.js";
+import { clientAddress, normalizeAddress } from "./client-address.js";
+import { refuseWith503, type RefusalInfo, type RefusalReason } from "./refusal.js";
 import { StandaloneListener } from "./listener.js";
 import { MemoryBroker, type Broker } from "./broker.js";
 import { TopicRegistry, type PublishResult } from "./topics.js";
@@ -57,6 +59,11 @@ export interface WebSocketServerEvents<Data = unknown> {
   listening: [address: AddressInfo];
   /** Listening failed (e.g. the port is in use). Only emitted when someone listens for it. */
   error: [error: Error];
+  /**
+   * A connection was refused with 503 because a limit was hit (`reason` names the option) or the
+   * server is shutting down. The answer carries the reason in its `Sockwise-Refused` header.
+   */
+  refused: [info: RefusalInfo];
   close: [];
 }
 
@@ -131,15 +138,13 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
         {
           maxHeaderBytes: this.#options.maxHeaderBytes,
           handshakeTimeoutMs: this.#options.handshakeTimeoutMs,
+          maxHandshakes: this.#options.maxHandshakes,
+          maxHandshakesPerIp: this.#options.maxHandshakesPerIp,
+          isTrustedProxy: this.#options.isTrustedProxy,
         },
         {
-          // P9: a connection counts as a handshake in progress from TCP accept (so slow
-          // request heads count) until its upgrade is decided or it closes.
-          connection: (socket) => {
-            if (this.#perIp.enter(socket)) return true;
-            refuseBusyHost(socket);
-            return false;
-          },
+          // G15/P9: the listener bounds request heads in progress (in all and per address).
+          refuse: (socket, reason, address) => this.#refuse(socket, reason, address),
           upgrade: (request, socket, head) => {
             void this.#handle(request, socket, head, true, undefined);
           },
@@ -308,8 +313,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
     this.#detach();
     const listenerClosed = this.#closeListener();
     this.#listener?.refuseHeadsInProgress();
-    for (const socket of this.#handshakes)
-      rejectUpgrade(socket, 503, { body: "the server is shutting down" });
+    for (const socket of this.#handshakes) this.#refuse(socket, "shuttingDown", undefined);
     const clients = [...this.#clients];
     for (const client of clients) client.close(code, reason);
     const all = Promise.all(clients.map((client) => client.closed));
@@ -427,11 +431,12 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
     checkPath: boolean,
     data: unknown,
   ): ServerWebSocket | undefined | Promise<ServerWebSocket | undefined> {
-    // From here on no socket error may reach the process as an unhandled 'error'.
-    socket.on("error", noop);
+    // From here on no socket error may reach the process as an unhandled 'error'. (A standalone
+    // server's listener already listens until it releases the socket: no second listener.)
+    if (this.#listener?.owns(socket) !== true) socket.on("error", noop);
     const options = this.#options;
     if (this.#shuttingDown !== undefined) {
-      rejectUpgrade(socket, 503, { body: "the server is shutting down" });
+      this.#refuse(socket, "shuttingDown", undefined);
       return undefined;
     }
     if (checkPath && options.path !== undefined && pathOf(request) !== options.path) {
@@ -439,7 +444,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
       return undefined;
     }
     if (this.#clients.size + this.#handshakes.size >= options.maxConnections) {
-      rejectUpgrade(socket, 503, { body: "too many connections", headers: [["Retry-After", "5"]] });
+      this.#refuse(socket, "maxConnections", undefined);
       return undefined;
     }
     const validation = checkUpgradeRequest(request);
@@ -475,9 +480,21 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
     validation: ValidUpgradeRequest,
     data: unknown,
   ): Promise<ServerWebSocket | undefined> {
-    // P9: counted from here in every mode (already from TCP accept in standalone mode).
-    if (!this.#perIp.enter(socket)) {
-      refuseBusyHost(socket);
+    // G15: upgrades waiting for the hook count against maxHandshakes (a standalone server's
+    // request heads in progress are counted by its listener).
+    if (this.#handshakes.size >= this.#options.maxHandshakes) {
+      this.#refuse(socket, "maxHandshakes", undefined);
+      return undefined;
+    }
+    // P9: per client address (the forwarded one behind a trusted proxy) while the hook runs.
+    const peer = (socket as Duplex & { remoteAddress?: string }).remoteAddress;
+    const address = clientAddress(
+      peer === undefined ? undefined : normalizeAddress(peer),
+      request.rawHeaders,
+      this.#options.isTrustedProxy,
+    );
+    if (!this.#perIp.enter(socket, address)) {
+      this.#refuse(socket, "maxHandshakesPerIp", address);
       return undefined;
     }
     this.#handshakes.add(socket);
@@ -624,7 +641,8 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
       deflate === undefined ? this.#engineOptions : { ...this.#engineOptions, deflate },
       client,
     );
-    socket.off("error", noop); // the transport listens for errors from now on
+    // The transport listens for errors from now on.
+    if (this.#listener?.owns(socket) !== true) socket.off("error", noop);
     this.#listener?.release(socket);
     client.attach(transport);
     this.#clients.add(client);
@@ -641,6 +659,21 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
     }
     transport.start(head);
     return client;
+  }
+
+  /** Answers 503 for `reason` and reports it as `refused`. */
+  #refuse(socket: Duplex, reason: RefusalReason, address: string | undefined): void {
+    refuseWith503(socket, reason);
+    if (this.listenerCount("refused") === 0) return;
+    try {
+      this.emit("refused", { reason, status: 503, address });
+    } catch (error) {
+      // A listener's bug: an uncaught exception, as any event listener's, without breaking
+      // the accept path.
+      process.nextTick(() => {
+        throw error;
+      });
+    }
   }
 
   // ---- heartbeat (SPEC.md J9) ---------------------------------------------------------------
@@ -713,11 +746,3 @@ function originAllowed(
 }
 
 function noop(): void {}
-
-/** P9: the host already has `maxHandshakesPerIp` handshakes in progress. */
-function refuseBusyHost(socket: Duplex): void {
-  rejectUpgrade(socket, 503, {
-    body: "too many handshakes in progress from this address\n",
-    headers: [["Retry-After", "5"]],
-  });
-}

@@ -140,6 +140,13 @@ export class WebSocket extends EventTarget {
   #failed = false;
   /** Message tasks queued and not yet run. */
   #queuedMessages = 0;
+  /** The URL's origin, serialized once (URL computes it on every read: 0.5 µs a message). */
+  #originText: string | undefined;
+
+  #origin(): string {
+    return (this.#originText ??= this.#url.origin);
+  }
+
   /** Pings sent by {@link ping} and not answered yet, oldest first. */
   #pings: { payload: Uint8Array; sentAt: number; resolve: (pong: PongInfo | undefined) => void }[] =
     [];
@@ -415,7 +422,7 @@ export class WebSocket extends EventTarget {
       if (!binary) payload = decodeText(data);
       else if (this.#binaryType === "arraybuffer") payload = toArrayBuffer(data);
       else payload = new Blob([data]);
-      this.#fire(new MessageEvent("message", { data: payload, origin: this.#url.origin }));
+      this.#fire(new MessageEvent("message", { data: payload, origin: this.#origin() }));
     } finally {
       if (isLast) transport?.releaseWrites();
     }
