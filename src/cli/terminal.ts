@@ -60,3 +60,67 @@ export function parseHex(text: string): Uint8Array | undefined {
   for (let i = 0; i < out.length; i++) out[i] = parseInt(digits.slice(i * 2, i * 2 + 2), 16);
   return out;
 }
+
+/**
+ * Parses standard or URL-safe base64 (whitespace ignored, padding optional).
+ * @returns the bytes, or `undefined` when the text is not base64
+ */
+export function parseBase64(text: string): Uint8Array | undefined {
+  const compact = text.replace(/\s/g, "");
+  if (
+    !/^[A-Za-z0-9+/_-]*={0,2}$/.test(compact) ||
+    compact.replace(/=+$/, "").length % 4 === 1 ||
+    (compact.endsWith("=") && compact.length % 4 !== 0)
+  )
+    return undefined;
+  return new Uint8Array(
+    Buffer.from(compact, compact.includes("-") || compact.includes("_") ? "base64url" : "base64"),
+  );
+}
+
+/** How binary data is written out in full: packed lower-case hex or standard base64. */
+export type BinaryEncoding = "hex" | "base64";
+
+/** Encodes `bytes` whole (no elision) as `encoding`. */
+export function encodeBinary(bytes: Uint8Array, encoding: BinaryEncoding): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString(encoding);
+}
+
+/**
+ * Whether to colour output on `stream`: `FORCE_COLOR` (non-empty, not "0") forces colours,
+ * `NO_COLOR` (non-empty, https://no-color.org) turns them off, and otherwise only a terminal
+ * gets them. An explicit `--color`/`--no-color` wins over all three.
+ */
+export function colorEnabled(
+  stream: { isTTY?: boolean },
+  env: Readonly<Record<string, string | undefined>>,
+  flag?: boolean,
+): boolean {
+  if (flag !== undefined) return flag;
+  const force = env["FORCE_COLOR"];
+  if (force !== undefined && force !== "" && force !== "0" && force !== "false") return true;
+  const noColor = env["NO_COLOR"];
+  if (noColor !== undefined && noColor !== "") return false;
+  if (env["TERM"] === "dumb") return false;
+  return stream.isTTY === true;
+}
+
+/** The SGR colours the CLI uses. */
+const SGR = {
+  red: "31",
+  green: "32",
+  yellow: "33",
+  blue: "34",
+  magenta: "35",
+  cyan: "36",
+  dim: "2",
+  bold: "1",
+} as const;
+
+/** A colour name of {@link paint}. */
+export type Colour = keyof typeof SGR;
+
+/** Wraps `text` in an SGR colour when `enabled` (the text itself must already be escaped). */
+export function paint(enabled: boolean, colour: Colour, text: string): string {
+  return enabled ? `\x1b[${SGR[colour]}m${text}\x1b[0m` : text;
+}

@@ -29,6 +29,7 @@ import { SendQueue, type SendPolicy } from "../facade/send-queue.js";
 import { CloseEvent, MessageEvent, defineToStringTag } from "./events.js";
 import { getUrlRecord } from "./url.js";
 import { validateCloseCodeAndReason } from "./validate-close.js";
+import { notifyControlFrame } from "./control-frames.js";
 import {
   isIterableObject,
   toClampedUnsignedShort,
@@ -209,6 +210,7 @@ export class WebSocket extends EventTarget {
       open: (transport, info) => this.#onOpen(transport, info),
       failed: (failure) => this.#onFailed(failure),
       handleMessage: (binary, data) => this.#onMessage(binary, data),
+      handlePing: (data) => notifyControlFrame(this, "ping", data),
       handlePong: (data) => this.#onPong(data),
       handleClosing: (initiator, received) => this.#onClosing(initiator, received),
       handleClosed: (outcome) => this.#onClosed(outcome),
@@ -487,6 +489,7 @@ export class WebSocket extends EventTarget {
 
   /** A Pong answers the oldest Ping with the same payload (and, per J3, any older ones). */
   #onPong(data: Uint8Array): void {
+    notifyControlFrame(this, "pong", data);
     const index = this.#pings.findIndex((pending) => equalBytes(pending.payload, data));
     if (index === -1) return; // an unsolicited Pong (SPEC.md J4)
     const now = performance.now();

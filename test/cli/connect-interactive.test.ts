@@ -32,7 +32,11 @@ interface Session {
 }
 
 /** Starts an echo server and `sockwise connect` to it inside a pseudo-terminal. */
-async function startSession(t: TestContext, extraArgs: readonly string[] = []): Promise<Session> {
+async function startSession(
+  t: TestContext,
+  extraArgs: readonly string[] = [],
+  env: Readonly<Record<string, string>> = {},
+): Promise<Session> {
   if (typeof launcher === "string") throw new Error(launcher);
   t.diagnostic(`pseudo-terminal: ${launcher.name}`);
   const { server, url } = await startServer(t);
@@ -40,7 +44,7 @@ async function startSession(t: TestContext, extraArgs: readonly string[] = []): 
   const [command, args] = launcher.wrap(
     ptyCommandLine([process.execPath, CLI_MAIN, "connect", ...extraArgs, url()]),
   );
-  const cli = startCommand(t, command, args, { env: { TERM: "xterm" } });
+  const cli = startCommand(t, command, args, { env: { TERM: "xterm", ...env } });
   const screen = new VirtualTerminal();
   cli.child.stdout.on("data", (chunk: string) => screen.feed(chunk));
   const { socket } = await connection;
@@ -71,7 +75,12 @@ async function startSession(t: TestContext, extraArgs: readonly string[] = []): 
       }
     },
   };
-  await session.expectTail([`connected to ${url()}`, ">"]);
+  if (extraArgs.includes("--timestamps")) {
+    await waitUntil(() => {
+      const lines = screen.lines();
+      return lines.length === 2 && lines[0]!.endsWith(` connected to ${url()}`) && lines[1] === ">";
+    }, "the connected line and the prompt");
+  } else await session.expectTail([`connected to ${url()}`, ">"]);
   assert.equal(screen.lines().length, 2);
   return session;
 }
@@ -197,5 +206,39 @@ test(
     assert.deepEqual(session.screen.lines().slice(1), [
       'closed: code=4003 reason="kicked" clean=true',
     ]);
+  },
+);
+
+test(
+  "interactive (#18): colours on a terminal when NO_COLOR is unset, --timestamps, /base64, --show-ping-pong",
+  { skip },
+  async (t) => {
+    const session = await startSession(t, ["--timestamps", "--show-ping-pong"], { NO_COLOR: "" });
+    const { screen, type, events } = session;
+    const time = String.raw`\d\d:\d\d:\d\d\.\d{3}`;
+    type("/base64 AQL/\r");
+    const binary = (await events.next("message")).data as ArrayBuffer;
+    assert.deepEqual(new Uint8Array(binary), Uint8Array.of(1, 2, 255));
+    session.socket.ping("hb");
+    await waitUntil(
+      () => new RegExp(`^${time} < ping "hb"$`, "m").test(screen.lines().join("\n")),
+      "the ping line",
+    );
+    const lines = screen.lines();
+    assert.match(lines[0]!, new RegExp(`^${time} connected to ws://`));
+    assert.ok(
+      lines.some((line) => new RegExp(`^${time} < \\[binary 3 B\\] 01 02 ff$`).test(line)),
+      lines.join("\n"),
+    );
+    // The colours are SGR sequences around the marks; the text on screen is unchanged.
+    assert.match(session.cli.stdout, /\x1b\[32m<\x1b\[0m \[binary 3 B\]/);
+    assert.match(session.cli.stdout, /\x1b\[35m\d\d:|\x1b\[35m< ping/);
+    type("/quit\r");
+    const result = await session.cli.finish();
+    assert.equal(result.code, 0, result.stdout);
+    assert.match(
+      session.screen.lines().at(-1)!,
+      new RegExp(`^${time} closed: code=1005 reason="" clean=true$`),
+    );
   },
 );

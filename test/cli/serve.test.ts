@@ -17,7 +17,7 @@ async function startServe(
 ): Promise<{ cli: CliProcess; url: string; playgroundUrl: string }> {
   const cli = startCli(t, ["serve", "--port", "0", ...args]);
   const [, url = ""] = await cli.waitFor(
-    /^sockwise serve: WebSocket echo server on (ws:\/\/127\.0\.0\.1:\d+\/\S*)$/m,
+    /^sockwise serve: WebSocket (?:echo|broadcast|log) server on (wss?:\/\/127\.0\.0\.1:\d+\/\S*)$/m,
   );
   const [, playgroundUrl = ""] = await cli.waitFor(/^playground: (http:\/\/127\.0\.0\.1:\d+\/)$/m);
   return { cli, url, playgroundUrl };

@@ -4,7 +4,15 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { escapeControl, parseHex, toHex, toTerminalJson } from "../../src/cli/terminal.js";
+import {
+  colorEnabled,
+  escapeControl,
+  paint,
+  parseBase64,
+  parseHex,
+  toHex,
+  toTerminalJson,
+} from "../../src/cli/terminal.js";
 import { RAW_CONTROL } from "../helpers/cli-process.js";
 
 /** Every code unit that must never reach a terminal raw, plus some that may. */
@@ -48,4 +56,30 @@ test("toHex prints short payloads whole and elides long ones", () => {
   assert.equal(toHex(Uint8Array.of(0, 15, 255)), "00 0f ff");
   const long = toHex(new Uint8Array(100).fill(0xab));
   assert.equal(long, `${Array(64).fill("ab").join(" ")} … (100 bytes)`);
+});
+
+test("parseBase64 accepts standard and URL-safe base64, padded or not; refuses the rest", () => {
+  assert.deepEqual(parseBase64("AQL/"), Uint8Array.of(1, 2, 255));
+  assert.deepEqual(parseBase64("AQL_"), Uint8Array.of(1, 2, 255));
+  assert.deepEqual(parseBase64("yv4="), Uint8Array.of(0xca, 0xfe));
+  assert.deepEqual(parseBase64("yv4"), Uint8Array.of(0xca, 0xfe));
+  assert.deepEqual(parseBase64(""), new Uint8Array(0));
+  for (const bad of ["!!", "A", "AQL/=", "a b c d e"])
+    assert.equal(parseBase64(bad), undefined, bad);
+});
+
+test("colorEnabled: a flag wins, then FORCE_COLOR, then NO_COLOR (non-empty), TERM=dumb, the TTY", () => {
+  const tty = { isTTY: true };
+  const pipe = { isTTY: false };
+  assert.equal(colorEnabled(tty, {}), true);
+  assert.equal(colorEnabled(pipe, {}), false);
+  assert.equal(colorEnabled(tty, { NO_COLOR: "1" }), false);
+  assert.equal(colorEnabled(tty, { NO_COLOR: "" }), true, "an empty NO_COLOR is unset");
+  assert.equal(colorEnabled(tty, { TERM: "dumb" }), false);
+  assert.equal(colorEnabled(pipe, { FORCE_COLOR: "1", NO_COLOR: "1" }), true);
+  assert.equal(colorEnabled(tty, { FORCE_COLOR: "0" }), true, "FORCE_COLOR=0 forces nothing");
+  assert.equal(colorEnabled(pipe, { FORCE_COLOR: "1" }, false), false);
+  assert.equal(colorEnabled(pipe, { NO_COLOR: "1" }, true), true);
+  assert.equal(paint(false, "red", "x"), "x");
+  assert.equal(paint(true, "red", "x"), "\x1b[31mx\x1b[0m");
 });
